@@ -1,0 +1,209 @@
+package spillring
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// DefaultCapacity is the capacity of a channel whose Config leaves Capacity 0.
+const DefaultCapacity = 65536
+
+// MaxCapacity is the largest capacity a channel can have.
+const MaxCapacity = 1 << 30
+
+// Backpressure says what a push does when the channel is full.
+type Backpressure uint8
+
+const (
+	// Block waits for space, per the wait strategy. It is the default.
+	Block Backpressure = iota
+	// DropOldest evicts the oldest unread item to make room, never waits,
+	// and counts the eviction (see Producer.Evicted). An item is either
+	// popped or evicted, exactly once.
+	DropOldest
+	// Reject fails the push with ErrFull.
+	Reject
+)
+
+func (b Backpressure) String() string {
+	switch b {
+	case Block:
+		return "Block"
+	case DropOldest:
+		return "DropOldest"
+	case Reject:
+		return "Reject"
+	}
+	return fmt.Sprintf("Backpressure(%d)", uint8(b))
+}
+
+type waitKind uint8
+
+const (
+	waitDefault waitKind = iota // the zero WaitStrategy: SpinYield(100)
+	waitSpin
+	waitSpinYield
+	waitPark
+)
+
+// DefaultSpins is the spin count of the default wait strategy, SpinYield(100),
+// and of Park before it sleeps.
+const DefaultSpins = 100
+
+// WaitStrategy says how a blocked push or pop waits. The zero value is
+// SpinYield(DefaultSpins).
+type WaitStrategy struct {
+	kind  waitKind
+	spins int
+}
+
+// Spin busy-waits: the lowest latency, one CPU burnt per waiting side.
+func Spin() WaitStrategy { return WaitStrategy{kind: waitSpin} }
+
+// SpinYield spins n times, then yields the processor (runtime.Gosched), and
+// repeats. A waiting side still uses CPU, but lets other goroutines run.
+func SpinYield(n int) WaitStrategy { return WaitStrategy{kind: waitSpinYield, spins: n} }
+
+// Park spins DefaultSpins times, then sleeps until the other side wakes it
+// (a futex on the C backend, a channel receive on the Go backend), so an idle
+// side uses no CPU. The wake-up protocol costs the other side a full-barrier
+// store per publish (once per batch) and a syscall only when someone sleeps.
+func Park() WaitStrategy { return WaitStrategy{kind: waitPark, spins: DefaultSpins} }
+
+func (w WaitStrategy) normalized() WaitStrategy {
+	if w.kind == waitDefault {
+		return SpinYield(DefaultSpins)
+	}
+	return w
+}
+
+func (w WaitStrategy) String() string {
+	switch w.normalized().kind {
+	case waitSpin:
+		return "Spin"
+	case waitSpinYield:
+		return fmt.Sprintf("SpinYield(%d)", w.normalized().spins)
+	case waitPark:
+		return "Park"
+	}
+	return "WaitStrategy(?)"
+}
+
+// Backend selects where the ring lives.
+type Backend uint8
+
+const (
+	// Auto picks BackendC when it is in the build and the element type is
+	// pointer-free, and BackendGo otherwise.
+	Auto Backend = iota
+	// BackendC keeps slots and control words in C memory, shared with C
+	// code through the csrc/spillring.h protocol. Element types must not
+	// hold Go pointers.
+	BackendC
+	// BackendGo keeps everything in Go memory with sync/atomic only; it
+	// takes any element type and needs no cgo.
+	BackendGo
+)
+
+func (b Backend) String() string {
+	switch b {
+	case Auto:
+		return "Auto"
+	case BackendC:
+		return "C"
+	case BackendGo:
+		return "Go"
+	}
+	return fmt.Sprintf("Backend(%d)", uint8(b))
+}
+
+// Config configures a channel. The zero value is valid: capacity
+// DefaultCapacity, Block, SpinYield(DefaultSpins), Auto.
+type Config struct {
+	// Capacity is the number of items the channel holds: a power of two,
+	// at most MaxCapacity. 0 means DefaultCapacity.
+	Capacity int
+	// Backpressure is what a push does when the channel is full.
+	Backpressure Backpressure
+	// Wait is how a blocked side waits.
+	Wait WaitStrategy
+	// Backend is where the ring lives.
+	Backend Backend
+}
+
+// validate checks c for element type t and returns it with defaults applied.
+func (c Config) validate(t reflect.Type) (Config, error) {
+	if c.Capacity == 0 {
+		c.Capacity = DefaultCapacity
+	}
+	switch {
+	case c.Capacity < 0:
+		return c, fmt.Errorf("%w: capacity %d is negative", ErrInvalidConfig, c.Capacity)
+	case c.Capacity > MaxCapacity:
+		return c, fmt.Errorf("%w: capacity %d exceeds MaxCapacity (%d)", ErrInvalidConfig, c.Capacity, MaxCapacity)
+	case c.Capacity&(c.Capacity-1) != 0:
+		return c, fmt.Errorf("%w: capacity %d is not a power of two", ErrInvalidConfig, c.Capacity)
+	}
+	if c.Backpressure > Reject {
+		return c, fmt.Errorf("%w: unknown %v", ErrInvalidConfig, c.Backpressure)
+	}
+	c.Wait = c.Wait.normalized()
+	if c.Wait.kind > waitPark || c.Wait.spins < 0 || c.Wait.spins > 1<<30 {
+		return c, fmt.Errorf("%w: wait strategy spin count %d out of range [0, 2^30]", ErrInvalidConfig, c.Wait.spins)
+	}
+	if c.Backend > BackendGo {
+		return c, fmt.Errorf("%w: unknown %v", ErrInvalidConfig, c.Backend)
+	}
+	if t.Size() == 0 {
+		return c, fmt.Errorf("%w: element type %v has size 0", ErrInvalidConfig, t)
+	}
+	if uint64(t.Size())*uint64(c.Capacity) > maxRingBytes {
+		return c, fmt.Errorf("%w: %d items of %v (%d bytes each) exceed %d bytes", ErrInvalidConfig, c.Capacity, t, t.Size(), uint64(maxRingBytes))
+	}
+	hasPtr := hasPointers(t)
+	switch c.Backend {
+	case Auto:
+		c.Backend = BackendGo
+		if cBackendAvailable && !hasPtr && t.Size() <= maxCElemSize {
+			c.Backend = BackendC
+		}
+	case BackendC:
+		if !cBackendAvailable {
+			return c, ErrBackendUnavailable
+		}
+		if hasPtr {
+			return c, fmt.Errorf("%w: %v (use BackendGo)", ErrPointerType, t)
+		}
+		if t.Size() > maxCElemSize {
+			return c, fmt.Errorf("%w: element type %v is %d bytes, the C backend takes at most %d", ErrInvalidConfig, t, t.Size(), maxCElemSize)
+		}
+	}
+	return c, nil
+}
+
+const (
+	maxRingBytes = 1 << 40 // SR_MAX_TOTAL_SIZE less the header, rounded down
+	maxCElemSize = 1 << 20 // SR_MAX_ELEM_SIZE
+)
+
+// hasPointers reports whether values of t hold Go pointers the garbage
+// collector must see. reflect has no public query for this, so walk the type.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	// Pointer, UnsafePointer, String, Slice, Map, Chan, Func, Interface.
+	return true
+}

@@ -1,0 +1,374 @@
+package spillring
+
+import (
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/spillring/spillring/internal/relstore"
+)
+
+// lineSize separates independently written words: two 64-byte lines, as the
+// adjacent-line prefetcher moves them in pairs (SR_LINE in csrc/spillring.h).
+const lineSize = 128
+
+// Bits of ringLayout.closed (SR_CLOSED_* in csrc/spillring.h).
+const (
+	closedProducer = 1
+	closedConsumer = 2
+)
+
+// ringLayout mirrors struct sr_ring in csrc/spillring.h field for field; a
+// cgo file asserts every offset at compile time. The C backend points it at
+// C memory; the Go backend allocates it in Go memory. Either way the Go code
+// below follows the header's protocol and quotes its labels.
+type ringLayout struct {
+	// Line 0: immutable after init.
+	magic        uint64
+	version      uint32
+	backpressure uint32
+	wait         uint32
+	spins        uint32
+	capacity     uint64
+	mask         uint64
+	elemSize     uint64
+	slotsOffset  uint64
+	stampsOffset uint64
+	totalSize    uint64
+	flags        uint32
+	refs         uint32
+	_            [lineSize - 80]byte
+
+	// Line 1: written by the producer only (R1).
+	tail uint64
+	_    [lineSize - 8]byte
+
+	// Line 2: producer-private, but evicted is read by anyone.
+	headCache uint64
+	evicted   uint64
+	_         [lineSize - 16]byte
+
+	// Line 3: written by the consumer (R2); CAS target of both in DropOldest (C1).
+	head uint64
+	_    [lineSize - 8]byte
+
+	// Line 4: consumer-private.
+	tailCache uint64
+	_         [lineSize - 8]byte
+
+	// Line 5: control words; prodWait and consWait are the W1 futex words.
+	closed   uint32
+	prodWait uint32
+	consWait uint32
+	_        uint32
+	_        [lineSize - 16]byte
+}
+
+// ring is one channel's ring as seen from Go: immutable after construction,
+// shared by the Producer and the Consumer. The words it points at belong to
+// the sides as the header says; nothing here is written after New.
+type ring[T any] struct {
+	l      *ringLayout
+	slots  unsafe.Pointer // capacity items of T
+	stamps unsafe.Pointer // capacity uint64 stamps, DropOldest only
+	mask   uint64
+	cap    uint64
+
+	mode     Backpressure
+	wait     WaitStrategy
+	park     bool // W1 in force: publishes are seq_cst and check the wait words
+	relStore bool // R1/R2 may use the release-only store (C memory, no W1)
+	clear    bool // zero popped slots so Go memory does not pin garbage
+	cmem     bool // words live in C memory: release stores may use relstore
+
+	parker parker
+	cptr   unsafe.Pointer // the struct sr_ring (C backend only)
+
+	// onEvict, if set, receives each item DropOldest evicts, on the
+	// producer's goroutine. Reserved for spouts.
+	onEvict func(T)
+
+	shadow raceShadow
+	keep   any // Go memory the unsafe pointers above point into
+}
+
+func (r *ring[T]) slot(seq uint64) *T {
+	return (*T)(unsafe.Add(r.slots, uintptr(seq&r.mask)*unsafe.Sizeof(*new(T))))
+}
+
+func (r *ring[T]) stamp(seq uint64) *uint64 {
+	return (*uint64)(unsafe.Add(r.stamps, uintptr(seq&r.mask)*8))
+}
+
+// buf views the slots as a slice, for batch copies.
+func (r *ring[T]) buf() []T { return unsafe.Slice((*T)(r.slots), r.cap) }
+
+// publish stores an index the other side reads (R1, R2, R3). Release is
+// enough unless W1 is in force, which needs the store in the seq_cst order.
+func (r *ring[T]) publish(addr *uint64, v uint64) {
+	if r.relStore {
+		relstore.StoreUint64(addr, v)
+	} else {
+		atomic.StoreUint64(addr, v)
+	}
+}
+
+// storeRelease stores with release ordering only, whatever the wait
+// strategy: the R3 stamps, which no waiter watches.
+func (r *ring[T]) storeRelease(addr *uint64, v uint64) {
+	if r.cmem {
+		relstore.StoreUint64(addr, v)
+	} else {
+		atomic.StoreUint64(addr, v)
+	}
+}
+
+// closedBits is the `closed` word; an L1 hit in the steady state, since it
+// is written only by Close.
+func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.closed) }
+
+// --- Producer side. Only the producer's goroutine calls these. ---
+
+// tryPush appends v if there is room (Block and Reject modes). The caller
+// has checked closed.
+func (r *ring[T]) tryPush(v T) bool {
+	l := r.l
+	t := l.tail // producer is the sole writer: a plain read is exact
+	if t-l.headCache >= r.cap {
+		l.headCache = atomic.LoadUint64(&l.head) // A2
+		r.shadow.acquireHead()
+		if t-l.headCache >= r.cap {
+			return false
+		}
+	}
+	*r.slot(t) = v
+	r.shadow.releaseTail()
+	r.publish(&l.tail, t+1) // R1
+	if r.park {
+		r.wakeConsumer()
+	}
+	return true
+}
+
+// pushBurst appends as many of vs as fit now, in order, with one R1 store,
+// and returns how many it took (Block and Reject modes).
+func (r *ring[T]) pushBurst(vs []T) int {
+	l := r.l
+	t := l.tail
+	free := r.cap - (t - l.headCache)
+	if free < uint64(len(vs)) {
+		l.headCache = atomic.LoadUint64(&l.head) // A2
+		r.shadow.acquireHead()
+		free = r.cap - (t - l.headCache)
+	}
+	n := min(free, uint64(len(vs)))
+	if n == 0 {
+		return 0
+	}
+	r.copyIn(t, vs[:n])
+	r.shadow.releaseTail()
+	r.publish(&l.tail, t+n) // R1, once per batch
+	if r.park {
+		r.wakeConsumer()
+	}
+	return int(n)
+}
+
+// copyIn writes vs into the slots of seq t.. (at most two segments).
+func (r *ring[T]) copyIn(t uint64, vs []T) {
+	buf := r.buf()
+	i := t & r.mask
+	k := copy(buf[i:], vs)
+	copy(buf, vs[k:])
+}
+
+// pushEvict appends v under DropOldest, evicting the oldest item when the
+// ring is full. It never waits for space; it may spin briefly while the
+// consumer finishes copying the item in v's slot (C1, A3).
+func (r *ring[T]) pushEvict(v T) {
+	t := r.l.tail
+	r.claimForPush(t)
+	*r.slot(t) = v
+	r.shadow.releaseTail()
+	r.storeRelease(r.stamp(t), t+1)
+	r.publish(&r.l.tail, t+1) // R1
+	if r.park {
+		r.wakeConsumer()
+	}
+}
+
+// pushEvictBatch appends all of vs under DropOldest with one R1 store. If
+// vs is longer than the ring, its own first items are evicted (head may then
+// pass the published tail for a moment; the consumer reads that as empty).
+func (r *ring[T]) pushEvictBatch(vs []T) {
+	t := r.l.tail
+	for i := range vs {
+		r.claimForPush(t)
+		*r.slot(t) = vs[i]
+		r.shadow.releaseTail()
+		r.storeRelease(r.stamp(t), t+1)
+		t++
+	}
+	r.publish(&r.l.tail, t) // R1
+	if r.park {
+		r.wakeConsumer()
+	}
+}
+
+// claimForPush makes the slot of seq t free for the producer: either the
+// consumer already freed it (stamp == t, A3), or the producer evicts the
+// item in it, seq t-capacity, by winning the CAS on head (C1).
+func (r *ring[T]) claimForPush(t uint64) {
+	st := r.stamp(t)
+	for spins := 0; ; spins++ {
+		if atomic.LoadUint64(st) == t { // A3
+			r.shadow.acquireHead()
+			return
+		}
+		old := t - r.cap
+		if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
+			// The producer owns seq old now; nobody else reads it.
+			if r.onEvict != nil {
+				r.onEvict(*r.slot(old))
+			}
+			atomic.StoreUint64(&r.l.evicted, r.l.evicted+1)
+			return
+		}
+		// The consumer claimed seq old and is copying it out; its R3
+		// store is a memcpy away. Yield in case it was descheduled.
+		if spins > 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// --- Consumer side. Only the consumer's goroutine calls these. ---
+
+// tryPop takes the oldest item if there is one (Block and Reject modes).
+func (r *ring[T]) tryPop() (T, bool) {
+	l := r.l
+	h := l.head // consumer is the sole writer in these modes
+	if h == l.tailCache {
+		l.tailCache = atomic.LoadUint64(&l.tail) // A1
+		r.shadow.acquireTail()
+		if h == l.tailCache {
+			var zero T
+			return zero, false
+		}
+	}
+	p := r.slot(h)
+	v := *p
+	if r.clear {
+		var zero T
+		*p = zero
+	}
+	r.shadow.releaseHead()
+	r.publish(&l.head, h+1) // R2
+	if r.park {
+		r.wakeProducer()
+	}
+	return v, true
+}
+
+// popBurst moves up to len(dst) ready items into dst with one R2 store.
+func (r *ring[T]) popBurst(dst []T) int {
+	l := r.l
+	h := l.head
+	avail := l.tailCache - h
+	if avail < uint64(len(dst)) {
+		l.tailCache = atomic.LoadUint64(&l.tail) // A1
+		r.shadow.acquireTail()
+		avail = l.tailCache - h
+	}
+	n := min(avail, uint64(len(dst)))
+	if n == 0 {
+		return 0
+	}
+	r.copyOut(h, dst[:n])
+	r.shadow.releaseHead()
+	r.publish(&l.head, h+n) // R2, once per batch
+	if r.park {
+		r.wakeProducer()
+	}
+	return int(n)
+}
+
+// copyOut reads the slots of seq h.. into dst and, for Go memory, clears
+// them so the ring does not keep popped items alive.
+func (r *ring[T]) copyOut(h uint64, dst []T) {
+	buf := r.buf()
+	i := h & r.mask
+	k := copy(dst, buf[i:])
+	copy(dst[k:], buf)
+	if r.clear {
+		n := uint64(len(dst))
+		end := min(i+n, r.cap)
+		clear(buf[i:end])
+		clear(buf[:n-(end-i)])
+	}
+}
+
+// popClaim takes up to max items under DropOldest by winning the CAS on head
+// (C1) against the producer's evictions, copies them into dst, and frees
+// their slots (R3). It returns how many it took.
+func (r *ring[T]) popClaim(dst []T) int {
+	l := r.l
+	for {
+		h := atomic.LoadUint64(&l.head)
+		if l.tailCache <= h || l.tailCache-h < uint64(len(dst)) {
+			l.tailCache = atomic.LoadUint64(&l.tail) // A1
+			r.shadow.acquireTail()
+		}
+		var avail uint64
+		if l.tailCache > h { // else empty, or a batch push evicted past the published tail
+			avail = l.tailCache - h
+		}
+		n := min(avail, uint64(len(dst)))
+		if n == 0 {
+			return 0
+		}
+		if !atomic.CompareAndSwapUint64(&l.head, h, h+n) { // C1
+			continue // the producer evicted seq h meanwhile
+		}
+		r.copyOut(h, dst[:n])
+		r.shadow.releaseHead()
+		for s := h; s < h+n; s++ {
+			r.storeRelease(r.stamp(s), s+r.cap) // R3
+		}
+		return int(n)
+	}
+}
+
+// popEvictMode takes one item under DropOldest.
+func (r *ring[T]) popEvictMode() (T, bool) {
+	var one [1]T
+	if r.popClaim(one[:]) == 0 {
+		return one[0], false
+	}
+	return one[0], true
+}
+
+// --- Either side. ---
+
+// length is the number of items in the ring: exact when both sides are idle,
+// a snapshot otherwise.
+func (r *ring[T]) length() int {
+	h := atomic.LoadUint64(&r.l.head)
+	t := atomic.LoadUint64(&r.l.tail)
+	if t < h {
+		return 0
+	}
+	return int(min(t-h, r.cap))
+}
+
+// evicted is the number of items DropOldest has evicted.
+func (r *ring[T]) evicted() uint64 { return atomic.LoadUint64(&r.l.evicted) }
+
+// close sets side's bit (seq_cst, the closer's half of W1) and wakes every
+// sleeper so each re-checks `closed`. It reports whether side was open.
+func (r *ring[T]) close(side uint32) bool {
+	old := atomic.OrUint32(&r.l.closed, side)
+	r.wakeConsumer()
+	r.wakeProducer()
+	return old&side == 0
+}
