@@ -69,7 +69,7 @@ func newGoRing[T any](cfg Config) *ring[T] {
 	if cfg.Backpressure == DropOldest {
 		stamps = make([]uint64, cfg.Capacity)
 		for i := range stamps {
-			stamps[i] = uint64(i) // free for seq i
+			stamps[i] = stampFree(uint64(i))
 		}
 		r.stamps = unsafe.Pointer(&stamps[0])
 	}

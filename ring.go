@@ -96,6 +96,12 @@ func (r *ring[T]) slot(seq uint64) *T {
 	return (*T)(unsafe.Add(r.slots, uintptr(seq&r.mask)*unsafe.Sizeof(*new(T))))
 }
 
+// stampFree and stampFull encode a DropOldest slot's state (SR_STAMP_FREE
+// and SR_STAMP_FULL in csrc/spillring.h): free for seq, or holding seq. The
+// parities differ, so with capacity 1 "holds seq" is never "free for seq+1".
+func stampFree(seq uint64) uint64 { return seq << 1 }
+func stampFull(seq uint64) uint64 { return seq<<1 | 1 }
+
 func (r *ring[T]) stamp(seq uint64) *uint64 {
 	return (*uint64)(unsafe.Add(r.stamps, uintptr(seq&r.mask)*8))
 }
@@ -190,7 +196,7 @@ func (r *ring[T]) pushEvict(v T) {
 	r.claimForPush(t)
 	*r.slot(t) = v
 	r.shadow.releaseTail()
-	r.storeRelease(r.stamp(t), t+1)
+	r.storeRelease(r.stamp(t), stampFull(t))
 	r.publish(&r.l.tail, t+1) // R1
 	if r.park {
 		r.wakeConsumer()
@@ -206,7 +212,7 @@ func (r *ring[T]) pushEvictBatch(vs []T) {
 		r.claimForPush(t)
 		*r.slot(t) = vs[i]
 		r.shadow.releaseTail()
-		r.storeRelease(r.stamp(t), t+1)
+		r.storeRelease(r.stamp(t), stampFull(t))
 		t++
 	}
 	r.publish(&r.l.tail, t) // R1
@@ -216,12 +222,12 @@ func (r *ring[T]) pushEvictBatch(vs []T) {
 }
 
 // claimForPush makes the slot of seq t free for the producer: either the
-// consumer already freed it (stamp == t, A3), or the producer evicts the
+// consumer already freed it (A3), or the producer evicts the
 // item in it, seq t-capacity, by winning the CAS on head (C1).
 func (r *ring[T]) claimForPush(t uint64) {
 	st := r.stamp(t)
 	for spins := 0; ; spins++ {
-		if atomic.LoadUint64(st) == t { // A3
+		if atomic.LoadUint64(st) == stampFree(t) { // A3
 			r.shadow.acquireHead()
 			return
 		}
@@ -315,13 +321,16 @@ func (r *ring[T]) popClaim(dst []T) int {
 	l := r.l
 	for {
 		h := atomic.LoadUint64(&l.head)
-		if l.tailCache <= h || l.tailCache-h < uint64(len(dst)) {
+		avail := l.tailCache - h
+		if avail > r.cap || avail < uint64(len(dst)) {
 			l.tailCache = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
-		}
-		var avail uint64
-		if l.tailCache > h { // else empty, or a batch push evicted past the published tail
 			avail = l.tailCache - h
+		}
+		if avail > r.cap {
+			// head is past the tail we read: a batch push evicted
+			// beyond its not yet published tail. Nothing to take yet.
+			avail = 0
 		}
 		n := min(avail, uint64(len(dst)))
 		if n == 0 {
@@ -332,8 +341,8 @@ func (r *ring[T]) popClaim(dst []T) int {
 		}
 		r.copyOut(h, dst[:n])
 		r.shadow.releaseHead()
-		for s := h; s < h+n; s++ {
-			r.storeRelease(r.stamp(s), s+r.cap) // R3
+		for i := range n { // count, not compare: h+n may wrap to 0
+			r.storeRelease(r.stamp(h+i), stampFree(h+i+r.cap)) // R3
 		}
 		return int(n)
 	}
@@ -355,10 +364,18 @@ func (r *ring[T]) popEvictMode() (T, bool) {
 func (r *ring[T]) length() int {
 	h := atomic.LoadUint64(&r.l.head)
 	t := atomic.LoadUint64(&r.l.tail)
-	if t < h {
-		return 0
+	if d := t - h; d <= r.cap { // differences, not comparisons: the counters wrap
+		return int(d)
 	}
-	return int(min(t-h, r.cap))
+	return 0 // head moved past this tail read (DropOldest)
+}
+
+// backend reports which backend holds the ring.
+func (r *ring[T]) backend() Backend {
+	if r.cmem {
+		return BackendC
+	}
+	return BackendGo
 }
 
 // evicted is the number of items DropOldest has evicted.

@@ -9,7 +9,7 @@
  *
  * Threading contract: at most one producer thread and one consumer thread use
  * a ring at a time ("side" = producer or consumer). sr_ring_close,
- * sr_ring_len, sr_ring_evicted and sr_ring_is_closed may be called from any
+ * sr_ring_len, sr_ring_evicted and sr_ring_closed may be called from any
  * thread. Go code that touches the same words (spillring's ring.go) follows
  * the protocol below to the letter and quotes its labels.
  *
@@ -21,7 +21,7 @@
  *   C1 DropOldest: `head` is claimed with an acq_rel CAS by the consumer (to
  *      pop) and by the producer (to evict). Whoever wins owns the slot.
  *   R3 DropOldest: the owner of a claimed slot frees it with a release store
- *      of stamp = seq + capacity
+ *      of stamp = SR_STAMP_FREE(seq + capacity)
  *      -> A3 producer: acquire load of the stamp before writing that slot.
  *   W1 Park: the waiter stores its wait word = 1 (seq_cst), re-checks the
  *      index and `closed` (seq_cst loads), then futex-waits on the word
@@ -150,9 +150,15 @@ static inline void *sr_ring_slot(const struct sr_ring *r, uint64_t seq)
 	return (char *)r + r->slots_offset + (seq & r->mask) * r->elem_size;
 }
 
-/* Stamp of sequence `seq` (DropOldest only). A stamp equal to seq means the
- * slot is free for seq; seq+1 means it holds seq; seq+capacity means seq was
- * consumed and the slot is free for seq+capacity. */
+/* Stamp of sequence `seq` (DropOldest only). SR_STAMP_FREE(seq) means the
+ * slot is free for seq; SR_STAMP_FULL(seq) means it holds seq; once seq is
+ * consumed it becomes SR_STAMP_FREE(seq + capacity). Free and full values
+ * have different parity, so even with capacity 1 "holds seq" can never be
+ * read as "free for seq + 1". The doubling drops the top bit of seq, which
+ * is harmless: a slot's stamps only move by capacity <= 2^30 at a time. */
+#define SR_STAMP_FREE(seq) ((uint64_t)(seq) << 1)
+#define SR_STAMP_FULL(seq) (((uint64_t)(seq) << 1) | 1u)
+
 static inline _Atomic uint64_t *sr_ring_stamp(const struct sr_ring *r, uint64_t seq)
 {
 	return (_Atomic uint64_t *)((char *)r + r->stamps_offset) + (seq & r->mask);
@@ -184,9 +190,10 @@ SR_API int sr_ring_push(struct sr_ring *r, const void *elem);
 SR_API int sr_ring_push_evict(struct sr_ring *r, const void *elem, void *evicted_out);
 
 /* Batches publish once (one R1 store) per call. bulk: all n or nothing
- * (n, or -EAGAIN/-EPIPE). burst: as many as fit now (0..n, or -EPIPE if
- * closed before anything was pushed). Neither waits; under DropOldest both
- * evict as needed and always take all n. Order is kept. */
+ * (n, or -EAGAIN/-EPIPE; -EINVAL if n exceeds the capacity, except under
+ * DropOldest). burst: as many as fit now (0..n, or -EPIPE if closed before
+ * anything was pushed). Neither waits; under DropOldest both evict as needed
+ * and always take all n. Order is kept. */
 SR_API int sr_ring_push_bulk(struct sr_ring *r, const void *elems, unsigned n);
 SR_API int sr_ring_push_burst(struct sr_ring *r, const void *elems, unsigned n);
 
@@ -196,8 +203,9 @@ SR_API int sr_ring_push_burst(struct sr_ring *r, const void *elems, unsigned n);
 SR_API int sr_ring_try_pop(struct sr_ring *r, void *out);
 SR_API int sr_ring_pop(struct sr_ring *r, void *out);
 
-/* bulk: n or nothing (n, -EAGAIN, -EPIPE). burst: 0..n available now, or
- * -EPIPE when closed and drained. One R2 store per call. */
+/* bulk: n or nothing (n, -EAGAIN, -EPIPE; -EINVAL if n exceeds the
+ * capacity). burst: 0..n available now, or -EPIPE when closed and drained.
+ * One R2 store per call. */
 SR_API int sr_ring_pop_bulk(struct sr_ring *r, void *out, unsigned n);
 SR_API int sr_ring_pop_burst(struct sr_ring *r, void *out, unsigned n);
 

@@ -1,0 +1,229 @@
+package bench
+
+/*
+#cgo CFLAGS: -std=c11 -D_GNU_SOURCE -O2 -I${SRCDIR}/../csrc
+
+// A private static copy of the C core (SR_API static): no symbol clash with
+// the root package, which links its own extern copy. ring.c must come before
+// any system header. The include path is ../csrc, so this is ../csrc/ring.c.
+#define SR_API static
+#include "ring.c"
+
+#include <pthread.h>
+
+enum { C11_BATCH = 256 };
+
+// One c11-loop benchmark: a ring and, for cross-thread scenarios, a producer
+// pthread that sleeps on a condition variable between rounds (as the Go
+// producers sleep on a channel receive). The consumer is the calling thread,
+// which Go has already pinned like every other consumer.
+struct c11 {
+	struct sr_ring *r;
+	int batch, has_thread, stop;
+	uint64_t gen, seq, k; // the round requested last
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+};
+
+static void c11_push(struct sr_ring *r, uint64_t seq, uint64_t k, int batch)
+{
+	uint64_t buf[C11_BATCH];
+
+	for (uint64_t off = 0; off < k;) {
+		unsigned n = batch ? (k - off < C11_BATCH ? (unsigned)(k - off) : C11_BATCH) : 1;
+		for (unsigned j = 0; j < n; j++)
+			buf[j] = seq + off + j;
+		for (unsigned done = 0; done < n;) {
+			int rc;
+			if (batch)
+				rc = sr_ring_push_burst(r, buf + done, n - done);
+			else if ((rc = sr_ring_try_push(r, buf)) == 0)
+				rc = 1;
+			if (rc < 0 && rc != -EAGAIN)
+				return; // closed
+			if (rc > 0)
+				done += (unsigned)rc;
+			else
+				sr_relax();
+		}
+		off += n;
+	}
+}
+
+// Pops k items and checks each against the sequence: the number of wrong
+// items, or a negative errno.
+static int64_t c11_pop(struct sr_ring *r, uint64_t seq, uint64_t k, int batch)
+{
+	uint64_t buf[C11_BATCH];
+	int64_t bad = 0;
+
+	for (uint64_t got = 0; got < k;) {
+		int n;
+		if (batch) {
+			n = sr_ring_pop_burst(r, buf, k - got < C11_BATCH ? (unsigned)(k - got) : C11_BATCH);
+		} else {
+			n = sr_ring_try_pop(r, buf);
+			n = n == 0 ? 1 : n == -EAGAIN ? 0 : n;
+		}
+		if (n < 0)
+			return n;
+		if (n == 0) {
+			sr_relax();
+			continue;
+		}
+		for (int j = 0; j < n; j++)
+			bad += buf[j] != seq + got + (uint64_t)j;
+		got += (uint64_t)n;
+	}
+	return bad;
+}
+
+static void *c11_producer(void *arg)
+{
+	struct c11 *b = arg;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (b->gen == seen && !b->stop)
+			pthread_cond_wait(&b->cv, &b->mu);
+		if (b->stop)
+			break;
+		seen = b->gen;
+		uint64_t seq = b->seq, k = b->k;
+		pthread_mutex_unlock(&b->mu);
+		c11_push(b->r, seq, k, b->batch);
+		pthread_mutex_lock(&b->mu);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+static void c11_close(struct c11 *b)
+{
+	if (b->has_thread) {
+		pthread_mutex_lock(&b->mu);
+		b->stop = 1;
+		pthread_cond_signal(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->th, NULL);
+	}
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	sr_ring_release(b->r);
+	free(b);
+}
+
+// prod_cpu < 0: no producer thread (single-thread) or no pinning.
+static struct c11 *c11_open(int batch, int cross, int prod_cpu, int *err)
+{
+	struct sr_config cfg = {.capacity = 65536, .elem_size = 8, .backpressure = SR_BLOCK, .wait = SR_WAIT_SPIN};
+	struct c11 *b = calloc(1, sizeof *b);
+
+	if (!b) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	b->batch = batch;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	if (!(b->r = sr_ring_new(&cfg, err))) {
+		c11_close(b);
+		return NULL;
+	}
+	if (cross) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		if (prod_cpu >= 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(prod_cpu, &set);
+			// Set before start, so the thread never runs elsewhere.
+			*err = -pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+		}
+		if (!*err)
+			*err = -pthread_create(&b->th, &attr, c11_producer, b);
+		pthread_attr_destroy(&attr);
+		if (*err) {
+			c11_close(b);
+			return NULL;
+		}
+		b->has_thread = 1;
+	}
+	return b;
+}
+
+static int64_t c11_single(struct c11 *b, uint64_t seq, uint64_t k)
+{
+	int64_t bad = 0;
+
+	for (uint64_t i = 0; i < k; i++) {
+		uint64_t v = seq + i, out = 0;
+		int rc = sr_ring_try_push(b->r, &v);
+		if (rc == 0)
+			rc = sr_ring_try_pop(b->r, &out);
+		if (rc < 0)
+			return rc;
+		bad += out != v;
+	}
+	return bad;
+}
+
+// The producer starts at seq+skew; skew is 0 except in the test of checks.
+static int64_t c11_round(struct c11 *b, uint64_t seq, uint64_t k, uint64_t skew)
+{
+	pthread_mutex_lock(&b->mu);
+	b->seq = seq + skew;
+	b->k = k;
+	b->gen++;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	return c11_pop(b->r, seq, k, b->batch);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// openC11 is the reference limit: C11 loops over the same core (a spinning
+// ring, no Go in the hot path), one cgo call per round.
+func openC11(sc Scenario) (ops, error) {
+	var cerr C.int
+	cpu := -1
+	if sc.Cross {
+		cpu = prodCPU
+	}
+	b := C.c11_open(cbool(sc.Batch), cbool(sc.Cross), C.int(cpu), &cerr)
+	if b == nil {
+		return ops{}, fmt.Errorf("c11 open: %w", syscall.Errno(-cerr))
+	}
+	result := func(n C.int64_t) error {
+		switch {
+		case n < 0:
+			return fmt.Errorf("c11 ring: %w", syscall.Errno(-n))
+		case n > 0:
+			return fmt.Errorf("%d wrong items", int64(n))
+		}
+		return nil
+	}
+	return ops{
+		single: func(seq uint64, k int) error {
+			return result(C.c11_single(b, C.uint64_t(seq), C.uint64_t(k)))
+		},
+		consume: func(seq uint64, k int) error {
+			return result(C.c11_round(b, C.uint64_t(seq), C.uint64_t(k), C.uint64_t(testSkew)))
+		},
+		close: func() { C.c11_close(b) },
+	}, nil
+}
+
+func cbool(v bool) C.int {
+	if v {
+		return 1
+	}
+	return 0
+}

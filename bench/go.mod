@@ -1,0 +1,11 @@
+module github.com/spillring/spillring/bench
+
+go 1.26.0
+
+require (
+	github.com/puzpuzpuz/xsync/v4 v4.5.0
+	github.com/spillring/spillring v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.49.0
+)
+
+replace github.com/spillring/spillring => ../

@@ -1,0 +1,753 @@
+/*
+ * stress.c - pthread stress harness for the C core. It includes ring.c as a
+ * private copy (SR_API static), which also checks that that mode builds.
+ *
+ * Environment:
+ *	SR_STRESS_N		items per main scenario (default 2000000)
+ *	SR_STRESS_TIMEOUT	seconds one scenario may take before the
+ *				watchdog aborts (default 60)
+ *	SR_STRESS_ONLY		run only the scenarios whose name contains it
+ *
+ * Every check aborts with a message; every scenario prints one "ok" line.
+ */
+#define SR_API static
+#include "../ring.c"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(cond, ...)                                                          \
+	do {                                                                      \
+		if (!(cond))                                                      \
+			fail(__LINE__, #cond, __VA_ARGS__);                       \
+	} while (0)
+
+static _Noreturn void fail(int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL stress.c:%d: %s: ", line, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+static uint64_t rnd(uint64_t *s) /* xorshift64* */
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* --- Watchdog: a lost wake-up shows up as a hang. --- */
+
+static int wd_timeout = 60;
+static _Atomic(const char *) wd_name;
+static _Atomic double wd_deadline;
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep_us(200000);
+		if (now() > atomic_load(&wd_deadline)) {
+			fprintf(stderr, "FAIL watchdog: \"%s\" still running after %d s "
+					"(lost wake-up or livelock)\n",
+				atomic_load(&wd_name), wd_timeout);
+			abort();
+		}
+	}
+	return NULL;
+}
+
+static void wd_arm(const char *name)
+{
+	atomic_store(&wd_name, name);
+	atomic_store(&wd_deadline, now() + wd_timeout);
+}
+
+/* --- Items: a u64 counter, or 24 bytes with a checksum. --- */
+
+struct item24 {
+	uint64_t seq, mix, sum;
+};
+
+#define MIX_K UINT64_C(0x9e3779b97f4a7c15)
+
+static void make_item(void *p, uint64_t esz, uint64_t seq)
+{
+	struct item24 it = { seq, seq * MIX_K, ~(seq ^ seq * MIX_K) };
+
+	memcpy(p, esz == 8 ? (void *)&seq : (void *)&it, esz);
+}
+
+static uint64_t item_seq(const void *p, uint64_t esz)
+{
+	struct item24 it;
+
+	if (esz == 8) {
+		memcpy(&it.seq, p, 8);
+		return it.seq;
+	}
+	memcpy(&it, p, sizeof(it));
+	CHECK(it.mix == it.seq * MIX_K && it.sum == ~(it.seq ^ it.mix),
+	      "torn item: seq %" PRIu64 " mix %" PRIx64 " sum %" PRIx64, it.seq, it.mix, it.sum);
+	return it.seq;
+}
+
+/* --- Two-thread scenarios --- */
+
+enum { OP_PUSH = 1, OP_TRY = 2, OP_EVICT = 4, OP_BULK = 8, OP_BURST = 16, PUSH_ALL = 31 };
+enum { OP_POP = 1, OP_TRYPOP = 2, OP_POPBULK = 4, OP_POPBURST = 8, POP_ALL = 15 };
+
+#define MAXK 64
+
+struct scen {
+	const char *name;
+	struct sr_config cfg;
+	uint64_t n;
+	bool wrap;	   /* start head/tail at WRAP_START */
+	unsigned push_ops; /* OP_* the producer mixes */
+	unsigned pop_ops;  /* OP_POP* the consumer mixes (one non-bulk at least) */
+	unsigned maxk;	   /* largest batch */
+	unsigned prod_nap; /* nap every this many items (0: never) */
+	unsigned cons_nap;
+	bool expect_park; /* the fast side must see the slow one parked */
+	unsigned pace;	   /* DropOldest: cpu pauses per item pushed */
+};
+
+#define WRAP_START (UINT64_MAX - 1000)
+
+struct shared {
+	const struct scen *s;
+	struct sr_ring *r;
+	uint8_t *popped_map, *evicted_map; /* DropOldest */
+	uint64_t popped, evicted_out;
+	uint64_t prod_parked_seen, cons_parked_seen;
+	atomic_int ready; /* both threads start together */
+};
+
+static void start_together(struct shared *x)
+{
+	atomic_fetch_add(&x->ready, 1);
+	while (atomic_load(&x->ready) < 2)
+		sched_yield();
+}
+
+static unsigned pick(uint64_t *rng, unsigned ops)
+{
+	for (;;) {
+		unsigned op = 1u << (rnd(rng) % 5);
+		if (ops & op)
+			return op;
+	}
+}
+
+static void backoff(unsigned *fails)
+{
+	if (++*fails % 32)
+		sr_relax();
+	else
+		sched_yield();
+}
+
+static void nap(uint64_t *rng)
+{
+	sleep_us(10 + (long)(rnd(rng) % 60));
+}
+
+static void mark(uint8_t *map, uint64_t seq, const char *what)
+{
+	CHECK(!(map[seq / 8] & (1u << seq % 8)), "%s item %" PRIu64 " seen twice", what, seq);
+	map[seq / 8] |= (uint8_t)(1u << seq % 8);
+}
+
+static void *producer(void *arg)
+{
+	struct shared *x = arg;
+	const struct scen *s = x->s;
+	struct sr_ring *r = x->r;
+	uint64_t esz = s->cfg.elem_size, cap = s->cfg.capacity;
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	bool reject = s->cfg.backpressure == SR_REJECT;
+	unsigned char buf[MAXK * sizeof(struct item24)], ev[sizeof(struct item24)];
+	uint64_t seq = 0, rng = 0x9e3779b9, last_ev = 0, next_nap = s->prod_nap;
+	unsigned fails = 0;
+	int rc = 0;
+
+	start_together(x);
+	while (seq < s->n) {
+		unsigned op = pick(&rng, s->push_ops);
+		uint64_t k = 1 + rnd(&rng) % s->maxk, done = 0;
+
+		if (k > s->n - seq)
+			k = s->n - seq;
+		if (!drop && k > cap)
+			k = cap;
+		if (s->expect_park && atomic_load_explicit(&r->cons_wait, memory_order_relaxed))
+			x->cons_parked_seen++;
+		switch (op) {
+		case OP_PUSH:
+			make_item(buf, esz, seq);
+			rc = sr_ring_push(r, buf);
+			CHECK(rc == 0 || (reject && rc == -ENOBUFS), "push: %d", rc);
+			done = rc == 0;
+			break;
+		case OP_TRY:
+			make_item(buf, esz, seq);
+			rc = sr_ring_try_push(r, buf);
+			CHECK(rc == 0 || (!drop && rc == -EAGAIN), "try_push: %d", rc);
+			done = rc == 0;
+			break;
+		case OP_EVICT:
+			make_item(buf, esz, seq);
+			rc = sr_ring_push_evict(r, buf, ev);
+			CHECK(rc == 0 || (drop && rc == 1) || (reject && rc == -ENOBUFS),
+			      "push_evict: %d", rc);
+			if (rc == 1) {
+				uint64_t e = item_seq(ev, esz);
+				CHECK(e < seq && (x->evicted_out == 0 || e > last_ev),
+				      "evicted %" PRIu64 " after %" PRIu64 " at %" PRIu64, e, last_ev, seq);
+				mark(x->evicted_map, e, "evicted");
+				last_ev = e;
+				x->evicted_out++;
+			}
+			done = rc >= 0;
+			break;
+		case OP_BULK:
+			for (uint64_t i = 0; i < k; i++)
+				make_item(buf + i * esz, esz, seq + i);
+			rc = sr_ring_push_bulk(r, buf, (unsigned)k);
+			CHECK(rc == (int)k || (!drop && rc == -EAGAIN), "push_bulk(%" PRIu64 "): %d", k, rc);
+			done = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		case OP_BURST:
+			for (uint64_t i = 0; i < k; i++)
+				make_item(buf + i * esz, esz, seq + i);
+			rc = sr_ring_push_burst(r, buf, (unsigned)k);
+			CHECK(rc >= 0 && (uint64_t)rc <= k && (!drop || rc == (int)k),
+			      "push_burst(%" PRIu64 "): %d", k, rc);
+			done = (uint64_t)rc;
+			break;
+		}
+		seq += done;
+		for (uint64_t i = 0; i < done * s->pace; i++)
+			sr_relax();
+		if (done)
+			fails = 0;
+		else
+			backoff(&fails);
+		if (s->prod_nap && seq >= next_nap) {
+			nap(&rng);
+			next_nap = seq + s->prod_nap;
+		}
+	}
+	CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "close");
+	CHECK(sr_ring_try_push(r, buf) == -EPIPE, "push after close");
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct shared *x = arg;
+	const struct scen *s = x->s;
+	struct sr_ring *r = x->r;
+	uint64_t esz = s->cfg.elem_size, cap = s->cfg.capacity;
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	unsigned char buf[MAXK * sizeof(struct item24)];
+	uint64_t expect = 0, rng = 0x7f4a7c15, next_nap = s->cons_nap;
+	unsigned fails = 0;
+	int rc = 0;
+
+	start_together(x);
+	for (;;) {
+		unsigned op = pick(&rng, s->pop_ops);
+		uint64_t k = 1 + rnd(&rng) % s->maxk, got = 0;
+
+		if (k > cap)
+			k = cap;
+		if (s->expect_park && atomic_load_explicit(&r->prod_wait, memory_order_relaxed))
+			x->prod_parked_seen++;
+		switch (op) {
+		case OP_POP:
+			rc = sr_ring_pop(r, buf);
+			CHECK(rc == 0 || rc == -EPIPE, "pop: %d", rc);
+			got = rc == 0;
+			break;
+		case OP_TRYPOP:
+			rc = sr_ring_try_pop(r, buf);
+			CHECK(rc == 0 || rc == -EAGAIN || rc == -EPIPE, "try_pop: %d", rc);
+			got = rc == 0;
+			break;
+		case OP_POPBULK:
+			rc = sr_ring_pop_bulk(r, buf, (unsigned)k);
+			CHECK(rc == (int)k || rc == -EAGAIN || rc == -EPIPE, "pop_bulk(%" PRIu64 "): %d", k, rc);
+			got = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		case OP_POPBURST:
+			rc = sr_ring_pop_burst(r, buf, (unsigned)k);
+			CHECK((rc >= 0 && (uint64_t)rc <= k) || rc == -EPIPE, "pop_burst(%" PRIu64 "): %d", k, rc);
+			got = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		}
+		if (rc == -EPIPE)
+			break;
+		for (uint64_t i = 0; i < got; i++) {
+			uint64_t q = item_seq(buf + i * esz, esz);
+			if (drop) {
+				CHECK(q < s->n && (x->popped == 0 || q >= expect),
+				      "popped %" PRIu64 ", expected > %" PRIu64, q, expect - 1);
+				mark(x->popped_map, q, "popped");
+			} else {
+				CHECK(q == expect, "popped %" PRIu64 ", expected %" PRIu64, q, expect);
+			}
+			expect = q + 1;
+			x->popped++;
+		}
+		CHECK(sr_ring_len(r) <= cap, "len %" PRIu64, sr_ring_len(r));
+		if (got)
+			fails = 0;
+		else
+			backoff(&fails);
+		if (s->cons_nap && x->popped >= next_nap) {
+			nap(&rng);
+			next_nap = x->popped + s->cons_nap;
+		}
+	}
+	/* Closed and drained stays so. */
+	CHECK(sr_ring_pop(r, buf) == -EPIPE && sr_ring_try_pop(r, buf) == -EPIPE &&
+	      sr_ring_pop_burst(r, buf, 1) == -EPIPE && sr_ring_pop_bulk(r, buf, 1) == -EPIPE,
+	      "drained ring not -EPIPE");
+	CHECK(drop || x->popped == s->n, "popped %" PRIu64 " of %" PRIu64, x->popped, s->n);
+	return NULL;
+}
+
+/* Move a fresh ring's sequences to `start`. stamp[i] is the first seq >= start
+ * that maps to slot i: the slot is free for it. */
+static void set_start(struct sr_ring *r, uint64_t start)
+{
+	atomic_store_explicit(&r->tail, start, memory_order_relaxed);
+	atomic_store_explicit(&r->head, start, memory_order_relaxed);
+	r->head_cache = start;
+	r->tail_cache = start;
+	if (r->stamps_offset)
+		for (uint64_t i = 0; i < r->capacity; i++)
+			atomic_store_explicit(sr_ring_stamp(r, i),
+					      SR_STAMP_FREE(start + ((i - start) & r->mask)),
+					      memory_order_relaxed);
+}
+
+static const char *const bp_name[] = { "block", "drop", "reject" };
+static const char *const wait_name[] = { "spin", "yield", "park" };
+
+static void run(const struct scen *s)
+{
+	struct shared x = { .s = s };
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	uint64_t start = s->wrap ? WRAP_START : 0, evicted;
+	pthread_t p, c;
+	double t0;
+	int err;
+
+	wd_arm(s->name);
+	x.r = sr_ring_new(&s->cfg, &err);
+	CHECK(x.r && err == 0, "%s: sr_ring_new: %d", s->name, err);
+	CHECK(sr_ring_validate(x.r, x.r->total_size) == 0, "%s: validate", s->name);
+	if (s->wrap)
+		set_start(x.r, start);
+	if (drop) {
+		x.popped_map = calloc(s->n / 8 + 1, 1);
+		x.evicted_map = calloc(s->n / 8 + 1, 1);
+		CHECK(x.popped_map && x.evicted_map, "calloc");
+	}
+	t0 = now();
+	CHECK(pthread_create(&c, NULL, consumer, &x) == 0, "pthread_create");
+	CHECK(pthread_create(&p, NULL, producer, &x) == 0, "pthread_create");
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+	t0 = now() - t0;
+
+	evicted = sr_ring_evicted(x.r);
+	CHECK(atomic_load(&x.r->tail) == start + s->n, "%s: tail", s->name);
+	CHECK(sr_ring_len(x.r) == 0, "%s: len %" PRIu64 " after drain", s->name, sr_ring_len(x.r));
+	CHECK(x.popped + evicted == s->n, "%s: popped %" PRIu64 " + evicted %" PRIu64 " != pushed %" PRIu64,
+	      s->name, x.popped, evicted, s->n);
+	CHECK(x.evicted_out <= evicted, "%s: evicted_out", s->name);
+	if (drop)
+		for (uint64_t i = 0; i <= s->n / 8; i++)
+			CHECK(!(x.popped_map[i] & x.evicted_map[i]), "%s: item both popped and evicted near %" PRIu64,
+			      s->name, i * 8);
+	if (s->expect_park)
+		CHECK(x.prod_parked_seen + x.cons_parked_seen > 0, "%s: nobody ever parked", s->name);
+	printf("ok  %-28s %-6s %-5s cap=%-4" PRIu64 " esz=%-2" PRIu64 " pushed=%-8" PRIu64
+	       " popped=%-8" PRIu64 " evicted=%-7" PRIu64 " (out %" PRIu64 ") parked-seen=%" PRIu64
+	       " %.2fs\n",
+	       s->name, bp_name[s->cfg.backpressure], wait_name[s->cfg.wait], s->cfg.capacity,
+	       s->cfg.elem_size, s->n, x.popped, evicted, x.evicted_out,
+	       x.prod_parked_seen + x.cons_parked_seen, t0);
+	fflush(stdout);
+	free(x.popped_map);
+	free(x.evicted_map);
+	sr_ring_release(x.r);
+}
+
+/* --- (e) close semantics --- */
+
+struct blocked {
+	struct sr_ring *r;
+	int rc;
+	atomic_int done;
+	unsigned char buf[sizeof(struct item24)];
+};
+
+static void *blocked_pop(void *arg)
+{
+	struct blocked *b = arg;
+
+	b->rc = sr_ring_pop(b->r, b->buf);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+static void *blocked_push(void *arg)
+{
+	struct blocked *b = arg;
+
+	make_item(b->buf, 8, 999);
+	b->rc = sr_ring_push(b->r, b->buf);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+/* Start fn on r, let it block (under Park: until it sleeps on `word`), close
+ * `side` from here, and expect -EPIPE from it. */
+static void close_blocked(struct sr_ring *r, void *(*fn)(void *), _Atomic uint32_t *word, uint32_t side)
+{
+	struct blocked b = { .r = r };
+	pthread_t t;
+
+	CHECK(pthread_create(&t, NULL, fn, &b) == 0, "pthread_create");
+	sleep_us(20000);
+	if (r->wait == SR_WAIT_PARK)
+		for (int i = 0; !atomic_load(word); i++) {
+			CHECK(i < 5000, "waiter never parked");
+			sleep_us(1000);
+		}
+	CHECK(!atomic_load(&b.done), "did not block (rc %d)", b.rc);
+	CHECK(sr_ring_close(r, side) == 0, "close");
+	pthread_join(t, NULL);
+	CHECK(b.rc == -EPIPE, "blocked call returned %d, want -EPIPE", b.rc);
+}
+
+static void expect_push_epipe(struct sr_ring *r)
+{
+	uint64_t v[4] = { 0 };
+
+	CHECK(sr_ring_push(r, v) == -EPIPE && sr_ring_try_push(r, v) == -EPIPE &&
+	      sr_ring_push_evict(r, v, v + 1) == -EPIPE && sr_ring_push_bulk(r, v, 2) == -EPIPE &&
+	      sr_ring_push_burst(r, v, 2) == -EPIPE,
+	      "push after close not -EPIPE");
+}
+
+static struct sr_ring *mk(uint64_t cap, uint32_t bp, uint32_t wait)
+{
+	struct sr_config c = { .capacity = cap, .elem_size = 8, .backpressure = bp, .wait = wait, .spins = 50 };
+	int err;
+	struct sr_ring *r = sr_ring_new(&c, &err);
+
+	CHECK(r && err == 0, "sr_ring_new: %d", err);
+	return r;
+}
+
+static void test_close(void)
+{
+	double t0 = now();
+	uint64_t v, out[8];
+
+	wd_arm("close");
+	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++) {
+		for (uint32_t bp = SR_BLOCK; bp <= SR_REJECT; bp++) {
+			/* A consumer blocked on an empty ring; the producer closes. */
+			struct sr_ring *r = mk(8, bp, wait);
+			close_blocked(r, blocked_pop, &r->cons_wait, SR_CLOSED_PRODUCER);
+			CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == -EPIPE, "double close");
+			expect_push_epipe(r);
+			CHECK(sr_ring_close(r, SR_CLOSED_CONSUMER) == 0, "close consumer");
+			CHECK(sr_ring_close(r, SR_CLOSED_CONSUMER) == -EPIPE, "double close");
+			CHECK(sr_ring_close(r, 0) == -EINVAL && sr_ring_close(r, 3) == -EINVAL, "bad side");
+			CHECK(sr_ring_closed(r) == (SR_CLOSED_PRODUCER | SR_CLOSED_CONSUMER), "closed bits");
+			sr_ring_release(r);
+
+			/* Items pushed before close drain, in order, then -EPIPE.
+			 * DropOldest: 12 into 8 leaves 4..11. */
+			r = mk(8, bp, wait);
+			uint64_t pushed = bp == SR_DROP_OLDEST ? 12 : 5, first = pushed > 8 ? pushed - 8 : 0;
+			for (v = 0; v < pushed; v++)
+				CHECK(sr_ring_try_push(r, &v) == 0, "try_push");
+			CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "close");
+			expect_push_epipe(r);
+			if (pushed < 8)
+				CHECK(sr_ring_pop_bulk(r, out, 8) == -EAGAIN, "bulk past the end of a closed ring");
+			CHECK(sr_ring_pop_burst(r, out, 2) == 2 && out[0] == first && out[1] == first + 1, "burst");
+			for (v = first + 2; v < pushed; v++)
+				CHECK(sr_ring_pop(r, out) == 0 && out[0] == v, "drain %" PRIu64, v);
+			CHECK(sr_ring_pop(r, out) == -EPIPE && sr_ring_try_pop(r, out) == -EPIPE &&
+			      sr_ring_pop_burst(r, out, 4) == -EPIPE && sr_ring_pop_bulk(r, out, 4) == -EPIPE,
+			      "drained");
+			sr_ring_release(r);
+
+			/* A consumer that closed gets -EPIPE though items remain. */
+			r = mk(8, bp, wait);
+			CHECK(sr_ring_try_push(r, &v) == 0, "try_push");
+			CHECK(sr_ring_close(r, SR_CLOSED_CONSUMER) == 0, "close");
+			CHECK(sr_ring_try_pop(r, out) == -EPIPE && sr_ring_pop(r, out) == -EPIPE, "pop after consumer close");
+			expect_push_epipe(r);
+			sr_ring_release(r);
+		}
+
+		/* A producer blocked on a full Block ring; the consumer closes. */
+		struct sr_ring *r = mk(8, SR_BLOCK, wait);
+		for (v = 0; v < 8; v++)
+			CHECK(sr_ring_try_push(r, &v) == 0, "fill");
+		CHECK(sr_ring_try_push(r, &v) == -EAGAIN, "full");
+		close_blocked(r, blocked_push, &r->prod_wait, SR_CLOSED_CONSUMER);
+		expect_push_epipe(r);
+		sr_ring_release(r);
+
+		/* A blocked consumer gets data, then -EPIPE after close. */
+		r = mk(8, SR_BLOCK, wait);
+		struct blocked b = { .r = r };
+		pthread_t t;
+		for (v = 0; v < 3; v++) {
+			CHECK(pthread_create(&t, NULL, blocked_pop, &b) == 0, "pthread_create");
+			sleep_us(5000);
+			CHECK(sr_ring_try_push(r, &v) == 0, "push");
+			pthread_join(t, NULL);
+			CHECK(b.rc == 0 && memcmp(b.buf, &v, 8) == 0, "woken pop: %d", b.rc);
+		}
+		close_blocked(r, blocked_pop, &r->cons_wait, SR_CLOSED_PRODUCER);
+		sr_ring_release(r);
+	}
+	printf("ok  close: blocked pop/push -> -EPIPE (spin, yield, park), drain, double close  %.2fs\n",
+	       now() - t0);
+}
+
+/* --- (f) configuration, init, validate, batches --- */
+
+static void test_config(void)
+{
+	const struct sr_config good = { .capacity = 4, .elem_size = 24, .wait = SR_WAIT_PARK, .spins = 10 };
+	struct sr_config bad[] = {
+		{ .capacity = 0, .elem_size = 8 },
+		{ .capacity = 3, .elem_size = 8 },
+		{ .capacity = 6, .elem_size = 8 },
+		{ .capacity = SR_MAX_CAPACITY * 2, .elem_size = 1 },
+		{ .capacity = UINT64_C(1) << 63, .elem_size = 1 },
+		{ .capacity = 4, .elem_size = 0 },
+		{ .capacity = 4, .elem_size = SR_MAX_ELEM_SIZE + 1 },
+		{ .capacity = 4, .elem_size = UINT64_MAX },
+		{ .capacity = 4, .elem_size = 8, .backpressure = 3 },
+		{ .capacity = 4, .elem_size = 8, .wait = 3 },
+		{ .capacity = 4, .elem_size = 8, .flags = 2 },
+		{ .capacity = SR_MAX_CAPACITY, .elem_size = SR_MAX_ELEM_SIZE },
+		{ .capacity = SR_MAX_CAPACITY, .elem_size = 1024 }, /* 2^40 + header */
+	};
+	struct sr_config c;
+	struct sr_ring *r;
+	double t0 = now();
+	uint64_t v[16];
+	int err;
+
+	wd_arm("config");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(sr_ring_size(&bad[i]) == 0, "bad config %zu has a size", i);
+		err = 0;
+		CHECK(sr_ring_new(&bad[i], &err) == NULL && err == -EINVAL, "bad config %zu: new, err %d", i, err);
+		CHECK(sr_ring_new(&bad[i], NULL) == NULL, "bad config %zu: new", i);
+	}
+	CHECK(sr_ring_size(NULL) == 0, "NULL config");
+
+	c = good;
+	CHECK(sr_ring_size(&c) == 768 + 128, "size %zu", sr_ring_size(&c));
+	c.backpressure = SR_DROP_OLDEST;
+	CHECK(sr_ring_size(&c) == 768 + 128 + 32, "size %zu", sr_ring_size(&c));
+	c = (struct sr_config){ .capacity = 1024, .elem_size = 8, .backpressure = SR_REJECT };
+	CHECK(sr_ring_size(&c) == 768 + 8192, "size %zu", sr_ring_size(&c));
+	c = (struct sr_config){ .capacity = 1, .elem_size = 1, .flags = SR_FLAG_SHARED };
+	CHECK(sr_ring_size(&c) == 768 + 128, "size %zu", sr_ring_size(&c));
+	c = (struct sr_config){ .capacity = SR_MAX_CAPACITY, .elem_size = 512, .backpressure = SR_DROP_OLDEST };
+	CHECK(sr_ring_size(&c) == 768 + (UINT64_C(1) << 39) + (UINT64_C(1) << 33), "size %zu", sr_ring_size(&c));
+
+	/* validate: a good ring, then one corruption at a time. */
+	c = good;
+	c.backpressure = SR_DROP_OLDEST;
+	r = sr_ring_new(&c, &err);
+	CHECK(r && err == 0, "new: %d", err);
+	CHECK(sr_ring_validate(r, r->total_size) == 0, "validate");
+	CHECK(sr_ring_validate(r, r->total_size - 1) == -EINVAL, "validate short size");
+	CHECK(sr_ring_validate(r, 64) == -EINVAL && sr_ring_validate(NULL, 4096) == -EINVAL, "validate tiny");
+	CHECK(sr_ring_validate((void *)((char *)r + 8), 4096) == -EINVAL, "validate misaligned");
+#define CORRUPT(field, val)                                                                  \
+	do {                                                                                 \
+		__typeof__(r->field) saved = r->field;                                       \
+		r->field = (val);                                                            \
+		CHECK(sr_ring_validate(r, 1 << 20) == -EINVAL, "validate took bad " #field); \
+		r->field = saved;                                                            \
+		CHECK(sr_ring_validate(r, 1 << 20) == 0, "validate after " #field);          \
+	} while (0)
+	CORRUPT(magic, SR_MAGIC ^ 1);
+	CORRUPT(version, SR_VERSION + 1);
+	CORRUPT(backpressure, 3);
+	CORRUPT(wait, 3);
+	CORRUPT(capacity, 3);
+	CORRUPT(capacity, 8);
+	CORRUPT(mask, 7);
+	CORRUPT(elem_size, 0);
+	CORRUPT(elem_size, 200);
+	CORRUPT(slots_offset, 896);
+	CORRUPT(stamps_offset, 0);
+	CORRUPT(total_size, r->total_size + 8);
+	CORRUPT(flags, 4);
+	for (uint64_t i = 0; i < 4; i++)
+		CHECK(atomic_load(sr_ring_stamp(r, i)) == SR_STAMP_FREE(i), "stamp %" PRIu64, i);
+	sr_ring_retain(r);
+	sr_ring_release(r);
+	sr_ring_release(r); /* freed here; ASan would see a leak or a double free */
+
+	/* init in caller memory. */
+	void *mem = aligned_alloc(SR_LINE, 4096);
+	CHECK(mem, "aligned_alloc");
+	c = good;
+	CHECK(sr_ring_init((char *)mem + 64, 2048, &c) == -EINVAL, "init misaligned");
+	CHECK(sr_ring_init(mem, sr_ring_size(&c) - 1, &c) == -EINVAL, "init short");
+	CHECK(sr_ring_init(NULL, 4096, &c) == -EINVAL, "init NULL");
+	CHECK(sr_ring_init(mem, 4096, &bad[1]) == -EINVAL, "init bad config");
+	memset(mem, 0xa5, 4096); /* init must not rely on zeroed memory */
+	CHECK(sr_ring_init(mem, 4096, &c) == 0 && sr_ring_validate(mem, 4096) == 0, "init");
+	r = mem;
+	CHECK(sr_ring_len(r) == 0 && sr_ring_closed(r) == 0 && sr_ring_evicted(r) == 0, "init state");
+	free(mem);
+
+	/* Batches larger than the ring. */
+	r = mk(4, SR_BLOCK, SR_WAIT_SPIN);
+	CHECK(sr_ring_push_bulk(r, v, 5) == -EINVAL && sr_ring_pop_bulk(r, v, 5) == -EINVAL, "bulk > capacity");
+	CHECK(sr_ring_push_bulk(r, v, 0) == 0 && sr_ring_pop_bulk(r, v, 0) == 0 &&
+	      sr_ring_push_burst(r, v, 0) == 0 && sr_ring_pop_burst(r, v, 0) == 0, "empty batches");
+	for (int i = 0; i < 6; i++)
+		v[i] = (uint64_t)i;
+	CHECK(sr_ring_push_burst(r, v, 6) == 4 && sr_ring_push_burst(r, v, 6) == 0, "burst into full");
+	CHECK(sr_ring_push_bulk(r, v, 1) == -EAGAIN && sr_ring_try_push(r, v) == -EAGAIN, "bulk into full");
+	CHECK(sr_ring_len(r) == 4 && sr_ring_pop_bulk(r, v + 8, 4) == 4 && v[11] == 3, "pop_bulk");
+	CHECK(sr_ring_pop_bulk(r, v, 1) == -EAGAIN && sr_ring_pop_burst(r, v, 4) == 0, "empty");
+	sr_ring_release(r);
+	r = mk(4, SR_REJECT, SR_WAIT_SPIN);
+	for (v[0] = 0; v[0] < 4; v[0]++)
+		CHECK(sr_ring_push(r, v) == 0, "push");
+	CHECK(sr_ring_push(r, v) == -ENOBUFS && sr_ring_push_evict(r, v, v + 1) == -ENOBUFS &&
+	      sr_ring_try_push(r, v) == -EAGAIN, "reject full");
+	sr_ring_release(r);
+	r = mk(4, SR_DROP_OLDEST, SR_WAIT_SPIN);
+	for (int i = 0; i < 10; i++)
+		v[i] = (uint64_t)i;
+	CHECK(sr_ring_push_bulk(r, v, 10) == 10, "drop bulk > capacity");
+	CHECK(sr_ring_evicted(r) == 6 && sr_ring_len(r) == 4, "evicted %" PRIu64, sr_ring_evicted(r));
+	v[0] = 10;
+	CHECK(sr_ring_push_evict(r, v, v + 1) == 1 && v[1] == 6, "push_evict returns the oldest");
+	CHECK(sr_ring_push_evict(r, v, NULL) == 0 && sr_ring_evicted(r) == 8, "push_evict, no out");
+	CHECK(sr_ring_pop_burst(r, v, 8) == 4 && v[0] == 8 && v[1] == 9 && v[2] == 10 && v[3] == 10, "drop pop");
+	sr_ring_release(r);
+	printf("ok  config: bad configs, size, init, validate, batch edges  %.2fs\n", now() - t0);
+}
+
+int main(void)
+{
+	const char *e, *only;
+	uint64_t n = 2000000;
+	pthread_t wd;
+	double t0 = now();
+
+	if ((e = getenv("SR_STRESS_N")) && *e)
+		n = strtoull(e, NULL, 0);
+	if ((e = getenv("SR_STRESS_TIMEOUT")) && *e)
+		wd_timeout = atoi(e);
+	CHECK(n >= 2000, "SR_STRESS_N too small");
+	wd_arm("start");
+	CHECK(pthread_create(&wd, NULL, watchdog, NULL) == 0, "pthread_create");
+	pthread_detach(wd);
+
+#define CFG(cap, esz, bp, w, sp) \
+	{ .capacity = cap, .elem_size = esz, .backpressure = bp, .wait = w, .spins = sp }
+#define ALL .push_ops = PUSH_ALL, .pop_ops = POP_ALL
+	const struct scen scens[] = {
+		/* (a) SPSC Block */
+		{ "a block/1024/u64", CFG(1024, 8, SR_BLOCK, SR_WAIT_SPIN, 0), n / 4, ALL, .maxk = 32 },
+		{ "a block/1024/s24", CFG(1024, 24, SR_BLOCK, SR_WAIT_PARK, 256), n, ALL, .maxk = 32 },
+		{ "a block/4/u64", CFG(4, 8, SR_BLOCK, SR_WAIT_SPIN_YIELD, 64), n / 4, ALL, .maxk = 4 },
+		{ "a block/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), n / 8, ALL, .maxk = 4 },
+		/* (b) Reject: the producer retries on -ENOBUFS */
+		{ "b reject/64/u64", CFG(64, 8, SR_REJECT, SR_WAIT_PARK, 128), n / 4, ALL, .maxk = 16 },
+		{ "b reject/4/s24", CFG(4, 24, SR_REJECT, SR_WAIT_SPIN_YIELD, 64), n / 4, ALL, .maxk = 4 },
+		/* (c) DropOldest: the producer never waits; paced ones keep
+		 * the consumer in the race for head (C1) */
+		{ "c drop/1024/u64", CFG(1024, 8, SR_DROP_OLDEST, SR_WAIT_PARK, 128), n, .push_ops = PUSH_ALL,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 32, .pace = 8 },
+		{ "c drop/4/s24", CFG(4, 24, SR_DROP_OLDEST, SR_WAIT_SPIN_YIELD, 64), n, ALL, .maxk = 8, .pace = 16 },
+		{ "c drop/2/s24", CFG(2, 24, SR_DROP_OLDEST, SR_WAIT_SPIN, 0), n / 2, .push_ops = OP_PUSH | OP_EVICT,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 2 },
+		/* capacity 1: "holds seq" and "free for seq+1" must not alias */
+		{ "c drop/1/s24", CFG(1, 24, SR_DROP_OLDEST, SR_WAIT_SPIN, 0), n / 2, .push_ops = OP_PUSH | OP_EVICT,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 1 },
+		/* (d) Park both ways; the watchdog catches a lost wake-up */
+		{ "d park/slow-consumer", CFG(16, 24, SR_BLOCK, SR_WAIT_PARK, 16), n / 50, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 8, .cons_nap = 8, .expect_park = true },
+		{ "d park/slow-producer", CFG(16, 24, SR_BLOCK, SR_WAIT_PARK, 16), n / 50,
+		  .push_ops = OP_PUSH | OP_BURST, .pop_ops = OP_POP, .maxk = 8, .prod_nap = 8, .expect_park = true },
+		{ "d park/ping-pong/1", CFG(1, 8, SR_BLOCK, SR_WAIT_PARK, 0), n / 100, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP, .maxk = 1 },
+		{ "d park/drop-slow-producer", CFG(2, 24, SR_DROP_OLDEST, SR_WAIT_PARK, 0), n / 50,
+		  .push_ops = OP_PUSH | OP_EVICT, .pop_ops = OP_POP, .maxk = 2, .prod_nap = 4, .expect_park = true },
+		/* Across the 2^64 wrap */
+		{ "wrap block/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), n / 8, .wrap = true, ALL, .maxk = 4 },
+		{ "wrap block/1024/u64", CFG(1024, 8, SR_BLOCK, SR_WAIT_SPIN_YIELD, 64), n / 4, .wrap = true, ALL,
+		  .maxk = 32 },
+		{ "wrap drop/4/s24", CFG(4, 24, SR_DROP_OLDEST, SR_WAIT_PARK, 64), n / 4, .wrap = true, ALL, .maxk = 8,
+		  .pace = 16 },
+		{ "wrap drop/1024/u64", CFG(1024, 8, SR_DROP_OLDEST, SR_WAIT_SPIN, 0), n / 4, .wrap = true, ALL,
+		  .maxk = 32, .pace = 8 },
+	};
+
+
+	only = getenv("SR_STRESS_ONLY");
+	if (!only || strstr("config", only))
+		test_config();
+	if (!only || strstr("close", only))
+		test_close();
+	for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
+		if (!only || strstr(scens[i].name, only))
+			run(&scens[i]);
+	printf("all ok (N=%" PRIu64 ") in %.2fs\n", n, now() - t0);
+	return 0;
+}
