@@ -223,6 +223,15 @@ func (p *Producer[T]) Len() int { return p.r.length() }
 // Cap returns the capacity of the channel.
 func (p *Producer[T]) Cap() int { return int(p.r.cap) }
 
+// CRing returns the channel's struct sr_ring (csrc/spillring.h) so C code
+// can take over one side: a C thread then pushes with sr_ring_push (or pops
+// with sr_ring_pop) and closes its side with sr_ring_close, and the Go
+// handle of that side must not be used meanwhile. The ring stays valid while
+// a Go handle is reachable; C code that may outlive both takes its own
+// reference with sr_ring_retain and drops it with sr_ring_release. It
+// returns ErrNotC on the Go backend.
+func (p *Producer[T]) CRing() (unsafe.Pointer, error) { return p.r.cRing() }
+
 // Evicted returns how many items DropOldest has evicted so far. Every item
 // pushed is either popped or evicted: pushed == popped + evicted + Len().
 func (p *Producer[T]) Evicted() uint64 { return p.r.evicted() }
@@ -405,6 +414,9 @@ func (c *Consumer[T]) IsEmpty() bool { return c.r.length() == 0 }
 
 // Cap returns the capacity of the channel.
 func (c *Consumer[T]) Cap() int { return int(c.r.cap) }
+
+// CRing returns the channel's struct sr_ring; see Producer.CRing.
+func (c *Consumer[T]) CRing() (unsafe.Pointer, error) { return c.r.cRing() }
 
 // Evicted returns how many items DropOldest has evicted so far.
 func (c *Consumer[T]) Evicted() uint64 { return c.r.evicted() }

@@ -378,6 +378,13 @@ func (r *ring[T]) backend() Backend {
 	return BackendGo
 }
 
+func (r *ring[T]) cRing() (unsafe.Pointer, error) {
+	if r.cptr == nil {
+		return nil, ErrNotC
+	}
+	return r.cptr, nil
+}
+
 // evicted is the number of items DropOldest has evicted.
 func (r *ring[T]) evicted() uint64 { return atomic.LoadUint64(&r.l.evicted) }
 
