@@ -6,6 +6,7 @@ import (
 	"iter"
 	"reflect"
 	"runtime"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -50,6 +51,7 @@ func (r *ring[T]) setup(cfg Config, cmem bool) {
 	r.park = cfg.Wait.kind == waitPark
 	r.cmem = cmem
 	r.relStore = cmem && !r.park
+	r.fast = r.mode != DropOldest && !r.park
 	r.clear = hasPointers(reflect.TypeFor[T]())
 }
 
@@ -96,6 +98,23 @@ type Producer[T any] struct {
 // Reject returns ErrFull. It returns ErrClosed if either side has closed,
 // including while it waits.
 func (p *Producer[T]) Push(v T) error {
+	// The fast path (room, Block or Reject, no W1) is written out here:
+	// one call fewer than going through tryPush, and no mode switch.
+	r := p.r
+	l := r.l
+	if r.fast && atomic.LoadUint32(&l.closed) == 0 {
+		t := l.tail
+		if t-l.headCache < r.cap {
+			*r.slot(t) = v
+			r.shadow.releaseTail()
+			r.publish(&l.tail, t+1) // R1
+			return nil
+		}
+	}
+	return p.pushSlow(v)
+}
+
+func (p *Producer[T]) pushSlow(v T) error {
 	r := p.r
 	if r.closedBits() != 0 {
 		return ErrClosed
@@ -268,9 +287,24 @@ func (r *ring[T]) popBatch(dst []T) int {
 // was popped, it returns ErrClosed; a value with a nil error is always an
 // item. After the consumer's own Close it returns ErrClosed.
 func (c *Consumer[T]) Pop() (T, error) {
+	// The fast path, written out as in Push.
 	r := c.r
-	if r.closedBits()&closedConsumer == 0 {
-		if v, ok := r.pop(); ok {
+	l := r.l
+	if r.fast && atomic.LoadUint32(&l.closed)&closedConsumer == 0 {
+		h := l.head
+		if h == l.tailCache {
+			l.tailCache = atomic.LoadUint64(&l.tail) // A1
+			r.shadow.acquireTail()
+		}
+		if h != l.tailCache {
+			s := r.slot(h)
+			v := *s
+			if r.clear {
+				var zero T
+				*s = zero
+			}
+			r.shadow.releaseHead()
+			r.publish(&l.head, h+1) // R2
 			return v, nil
 		}
 	}

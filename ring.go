@@ -78,6 +78,7 @@ type ring[T any] struct {
 	wait     WaitStrategy
 	park     bool // W1 in force: publishes are seq_cst and check the wait words
 	relStore bool // R1/R2 may use the release-only store (C memory, no W1)
+	fast     bool // Push and Pop may take their inline path: SPSC mode, no W1
 	clear    bool // zero popped slots so Go memory does not pin garbage
 	cmem     bool // words live in C memory: release stores may use relstore
 
