@@ -21,9 +21,11 @@ check:
 	cd bench && $(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./...
 
-# The C core on its own, as a C program would build it.
+# The C core on its own, as a C program would build it, and the README's C
+# snippet against the public header.
 cwarn:
 	$(CC) $(CWARN) -c csrc/ring.c -o /dev/null
+	$(CC) $(CWARN) -c csrc/example/consumer.c -o /dev/null
 
 # The pthread stress harness, plain, under ThreadSanitizer and under
 # AddressSanitizer + UndefinedBehaviorSanitizer.

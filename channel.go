@@ -50,7 +50,6 @@ func (r *ring[T]) setup(cfg Config, cmem bool) {
 	r.wait = cfg.Wait
 	r.park = cfg.Wait.kind == waitPark
 	r.cmem = cmem
-	r.relStore = cmem && !r.park
 	r.fast = r.mode != DropOldest && !r.park
 	r.clear = hasPointers(reflect.TypeFor[T]())
 }
@@ -107,7 +106,7 @@ func (p *Producer[T]) Push(v T) error {
 		if t-l.headCache < r.cap {
 			*r.slot(t) = v
 			r.shadow.releaseTail()
-			r.publish(&l.tail, t+1) // R1
+			publish(&l.tail, t+1) // R1
 			return nil
 		}
 	}
@@ -304,7 +303,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 				*s = zero
 			}
 			r.shadow.releaseHead()
-			r.publish(&l.head, h+1) // R2
+			publish(&l.head, h+1) // R2
 			return v, nil
 		}
 	}

@@ -66,8 +66,9 @@ func SpinYield(n int) WaitStrategy { return WaitStrategy{kind: waitSpinYield, sp
 
 // Park spins DefaultSpins times, then sleeps until the other side wakes it
 // (a futex on the C backend, a channel receive on the Go backend), so an idle
-// side uses no CPU. The wake-up protocol costs the other side a full-barrier
-// store per publish (once per batch) and a syscall only when someone sleeps.
+// side uses no CPU. The wake-up protocol costs the other side one load of the
+// wait word per publish (once per batch) and a syscall only when someone
+// sleeps.
 func Park() WaitStrategy { return WaitStrategy{kind: waitPark, spins: DefaultSpins} }
 
 func (w WaitStrategy) normalized() WaitStrategy {

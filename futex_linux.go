@@ -55,6 +55,12 @@ func (f futexParker) sleep(word *uint32, done <-chan struct{}, ctx context.Conte
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), f.op(futexWaitOp), 1, uintptr(unsafe.Pointer(ts)), 0, 0)
 }
 
+// yield gives the CPU to other threads: the other side of a C ring may be
+// a C thread on this CPU, which runtime.Gosched does not schedule.
+func (futexParker) yield() {
+	unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+}
+
 func (f futexParker) wake(word *uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), f.op(futexWakeOp), 1<<31-1, 0, 0, 0)
 }

@@ -6,8 +6,7 @@ import "sync/atomic"
 
 // raceShadow gives the race detector the happens-before edges of the ring
 // protocol. The detector does not see atomics on C memory (they run inside
-// an ignore-sync region) nor the release-only assembly store, so a user who
-// writes Go memory, pushes an index and reads that memory after the pop
+// an ignore-sync region), so a user who writes Go memory, pushes an index and reads that memory after the pop
 // would get a false report. Each release is mirrored by an atomic on Go
 // memory done *before* the real store, and each acquire by one done *after*
 // the real load, so the shadow edge exists whenever the real one does.

@@ -17,6 +17,9 @@ type parker interface {
 	// wake wakes the sleeper on word; called only after the waker swapped
 	// the word from 1 to 0.
 	wake(word *uint32)
+	// yield is SpinYield's yield beyond runtime.Gosched, which only lets
+	// other goroutines run.
+	yield()
 }
 
 // errWaitClosed tells a waiter's caller that `closed` changed; a consumer
@@ -45,9 +48,11 @@ func (r *ring[T]) await(consumer bool, ready func() bool, ctx context.Context, d
 			return errWaitClosed
 		}
 		if r.wait.kind == waitSpin && i&255 != 0 {
+			spinDelay()
 			continue // check the clock and ctx only now and then
 		}
 		if i <= spins {
+			spinDelay()
 			continue
 		}
 		if err := expired(done, ctx, deadline); err != nil {
@@ -56,6 +61,7 @@ func (r *ring[T]) await(consumer bool, ready func() bool, ctx context.Context, d
 		switch r.wait.kind {
 		case waitSpinYield:
 			runtime.Gosched()
+			r.parker.yield()
 			i = 0
 		case waitPark:
 			// W1, waiter's half: flag, re-check, sleep while flagged.
@@ -78,6 +84,26 @@ func (r *ring[T]) await(consumer bool, ready func() bool, ctx context.Context, d
 		}
 	}
 }
+
+// spinDelay spaces out the polls of a spinning side. Each poll pulls the
+// other side's index line into this core; polling less often lets the other
+// side publish several items per line transfer, which the next poll then
+// takes in one go. It is a few tens of nanoseconds: far below a yield.
+//
+// The loop works on a local and returns it, so both spinning sides can run
+// it at once (no shared write) and the compiler keeps it.
+//
+//go:noinline
+func spinDelay() (n int) {
+	for i := range spinDelayLoops {
+		n += i
+	}
+	return n
+}
+
+// spinDelayLoops was picked from interleaved pinned runs (0 vs 128 loops:
+// spsc-single median 19.0 -> 15.4 ns on the C backend).
+const spinDelayLoops = 128
 
 // expired reports ctx's error or ErrTimeout if the wait should end.
 func expired(done <-chan struct{}, ctx context.Context, deadline time.Time) error {
@@ -143,6 +169,10 @@ func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context
 	case <-timeout:
 	}
 }
+
+// yield does nothing: a Go-memory ring has only goroutines on the other
+// side, and runtime.Gosched already lets them run.
+func (p *chanParker) yield() {}
 
 func (p *chanParker) wake(word *uint32) {
 	select {

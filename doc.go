@@ -1,0 +1,52 @@
+// Package spillring provides lock-free single-producer single-consumer
+// channels over a ring buffer, with a C11 core that C code can share.
+//
+// New returns the two handles of a channel, a Producer and a Consumer:
+//
+//	p, c, err := spillring.New[uint64](spillring.Config{Capacity: 1024})
+//	go func() {
+//		for i := range 100 {
+//			p.Push(uint64(i))
+//		}
+//		p.Close()
+//	}()
+//	for v := range c.All() { // ends when closed and drained
+//		...
+//	}
+//
+// # Semantics
+//
+// Items arrive in push order, each exactly once, unless Backpressure is
+// DropOldest, in which case an item is either popped or evicted, exactly
+// once, and evictions are counted (Producer.Evicted). A Push of x
+// synchronizes before the Pop that returns x (the Go memory model's
+// "synchronized before"), so memory written before a Push is visible after
+// the Pop.
+//
+// Each handle has one owner: one goroutine at a time pushes, one pops. Close,
+// Len, Cap and Evicted may be called from anywhere. Closing either side wakes
+// every blocked call under every wait strategy. After the producer closes,
+// the consumer drains what is left and then gets ErrClosed; after the
+// consumer closes, pushes get ErrClosed instead of blocking for ever.
+// Closed (ErrClosed) and full (ErrFull) are never confused.
+//
+// # Backends
+//
+// The C backend keeps the ring, slots and control words alike, in C memory
+// laid out by csrc/spillring.h, so C threads can push or pop through the
+// same protocol (see Producer.CRing). Element types must then be
+// pointer-free: the garbage collector does not scan C memory. The Go backend
+// keeps everything in Go memory with sync/atomic only and takes any type.
+// Auto, the default, picks C when it is in the build and the type allows it.
+// Builds with CGO_ENABLED=0 or the purego tag have only the Go backend.
+//
+// Single-item Push and Pop make no cgo call and no allocation: Go reads and
+// writes the C memory directly, following the header's acquire/release
+// protocol. Batches (PushBatch, PopBatch) publish once per batch.
+//
+// # Race detector
+//
+// The race detector does not see atomics on C memory. Race builds mirror each
+// publish and each acquire of the C backend on Go-memory atomics (race.go),
+// so the Push-before-Pop edge holds for the detector as well.
+package spillring

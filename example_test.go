@@ -1,0 +1,89 @@
+package spillring_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spillring/spillring"
+)
+
+func ExampleNew() {
+	p, c, err := spillring.New[int](spillring.Config{Capacity: 8})
+	if err != nil {
+		panic(err)
+	}
+	go func() {
+		for i := range 5 {
+			if err := p.Push(i * i); err != nil {
+				panic(err)
+			}
+		}
+		p.Close() // the consumer drains, then sees the end
+	}()
+	for v := range c.All() {
+		fmt.Print(v, " ")
+	}
+	fmt.Println()
+	// Output: 0 1 4 9 16
+}
+
+func ExampleMake() {
+	p, c, err := spillring.Make[string](4)
+	if err != nil {
+		panic(err)
+	}
+	p.Push("hello")
+	v, err := c.Pop()
+	fmt.Println(v, err)
+	// Output: hello <nil>
+}
+
+func ExampleBackpressure_dropOldest() {
+	p, c, _ := spillring.New[int](spillring.Config{Capacity: 4, Backpressure: spillring.DropOldest})
+	for i := range 10 {
+		p.Push(i) // never blocks: the oldest item makes room
+	}
+	p.Close()
+	var got []int
+	for v := range c.All() {
+		got = append(got, v)
+	}
+	fmt.Println(got, "evicted:", p.Evicted())
+	// Output: [6 7 8 9] evicted: 6
+}
+
+func ExampleBackpressure_reject() {
+	p, _, _ := spillring.New[int](spillring.Config{Capacity: 2, Backpressure: spillring.Reject})
+	fmt.Println(p.Push(1), p.Push(2))
+	err := p.Push(3)
+	fmt.Println(errors.Is(err, spillring.ErrFull))
+	// Output:
+	// <nil> <nil>
+	// true
+}
+
+func ExampleProducer_PushBatch() {
+	p, c, _ := spillring.New[int](spillring.Config{Capacity: 4, Backpressure: spillring.Reject})
+	n, err := p.PushBatch([]int{1, 2, 3, 4, 5, 6})
+	fmt.Println("taken:", n, errors.Is(err, spillring.ErrFull))
+
+	dst := make([]int, 8)
+	n, _ = c.PopBatch(dst)
+	fmt.Println(dst[:n])
+	// Output:
+	// taken: 4 true
+	// [1 2 3 4]
+}
+
+func ExampleConsumer_PopTimeout() {
+	p, c, _ := spillring.New[int](spillring.Config{Capacity: 4, Wait: spillring.Park()})
+	_, err := c.PopTimeout(10 * time.Millisecond)
+	fmt.Println(errors.Is(err, spillring.ErrTimeout))
+	p.Close()
+	_, err = c.PopTimeout(time.Second)
+	fmt.Println(errors.Is(err, spillring.ErrClosed))
+	// Output:
+	// true
+	// true
+}
