@@ -2,7 +2,9 @@
 # side-by-side comparison. Needs only Go (1.26) and gcc.
 
 GO       ?= go
-CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
 FUZZTIME ?= 5m
 CWARN    := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror
 

@@ -107,6 +107,7 @@ func (p *Producer[T]) Push(v T) error {
 			*r.slot(t) = v
 			r.shadow.releaseTail()
 			publish(&l.tail, t+1) // R1
+			runtime.KeepAlive(r) // see ring.close
 			return nil
 		}
 	}
@@ -304,6 +305,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			}
 			r.shadow.releaseHead()
 			publish(&l.head, h+1) // R2
+			runtime.KeepAlive(r)
 			return v, nil
 		}
 	}

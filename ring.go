@@ -332,6 +332,7 @@ func (r *ring[T]) popClaim(dst []T) int {
 		for i := range n { // count, not compare: h+n may wrap to 0
 			publish(r.stamp(h+i), stampFree(h+i+r.cap)) // R3
 		}
+		runtime.KeepAlive(r) // see close
 		return int(n)
 	}
 }
@@ -374,7 +375,11 @@ func (r *ring[T]) cRing() (unsafe.Pointer, error) {
 }
 
 // evicted is the number of items DropOldest has evicted.
-func (r *ring[T]) evicted() uint64 { return atomic.LoadUint64(&r.l.evicted) }
+func (r *ring[T]) evicted() uint64 {
+	n := atomic.LoadUint64(&r.l.evicted)
+	runtime.KeepAlive(r) // see close
+	return n
+}
 
 // close sets side's bit (seq_cst, the closer's half of W1) and wakes every
 // sleeper so each re-checks `closed`. It reports whether side was open.
@@ -382,5 +387,9 @@ func (r *ring[T]) close(side uint32) bool {
 	old := atomic.OrUint32(&r.l.closed, side)
 	r.wakeConsumer()
 	r.wakeProducer()
+	// On the C backend a GC cleanup frees the memory r.l points into once
+	// r is unreachable; keep r alive past the last access through l. Every
+	// ring method that touches l after its last use of r does the same.
+	runtime.KeepAlive(r)
 	return old&side == 0
 }
