@@ -107,7 +107,7 @@ func (p *Producer[T]) Push(v T) error {
 			*r.slot(t) = v
 			r.shadow.releaseTail()
 			publish(&l.tail, t+1) // R1
-			runtime.KeepAlive(r) // see ring.close
+			runtime.KeepAlive(r)  // see ring.close
 			return nil
 		}
 	}
