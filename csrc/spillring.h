@@ -31,6 +31,8 @@
  *      order means either the waiter sees the new index or the waker sees
  *      the flag: no lost wake-up, and no syscall when nobody sleeps.
  *      Under Spin and SpinYield nobody sleeps, and R1/R2 stay release-only.
+ *      (Go publishes with sequentially consistent stores, which are at
+ *      least release: the two sides interoperate under any strategy.)
  *
  * Return codes are 0 or a negative errno: -EAGAIN (would block: full on push,
  * empty on pop), -ENOBUFS (Reject: full), -EPIPE (closed: a push after either
