@@ -795,5 +795,13 @@ func TestNoAllocations(t *testing.T) {
 
 var _ sync.Locker = (*noCopy)(nil)
 
+// backend reports which backend holds the ring.
+func (r *ring[T]) backend() Backend {
+	if r.cmem {
+		return BackendC
+	}
+	return BackendGo
+}
+
 func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }

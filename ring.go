@@ -359,14 +359,6 @@ func (r *ring[T]) length() int {
 	return 0 // head moved past this tail read (DropOldest)
 }
 
-// backend reports which backend holds the ring.
-func (r *ring[T]) backend() Backend {
-	if r.cmem {
-		return BackendC
-	}
-	return BackendGo
-}
-
 func (r *ring[T]) cRing() (unsafe.Pointer, error) {
 	if r.cptr == nil {
 		return nil, ErrNotC
