@@ -301,3 +301,72 @@ func TestCPeerDropOldest(t *testing.T) {
 		})
 	}
 }
+
+// C threads and Go goroutines push into one ring at once: the Go producer
+// pushes alone first, then C producers are added (the upgrade to MPSC mode
+// happens in C, under load), then a Go clone joins. The Go consumer checks
+// every producer's items: in order, once each, none lost (Block), or
+// exactly accounted for (DropOldest).
+func TestMixedGoAndCProducers(t *testing.T) {
+	const goItems, cItems, cThreads = 20000, 20000, 3
+	for _, mode := range []Backpressure{Block, DropOldest} {
+		for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park()} {
+			t.Run(fmt.Sprintf("%v/%v", mode, w), func(t *testing.T) {
+				p, c, ring := cgoNewCChan(t, Config{Capacity: 256, Backpressure: mode, Wait: w})
+				half := goItems / 2
+				done := make(chan error, 2)
+				var peers []*cpeer.Peer
+				go func() {
+					for seq := range half {
+						if err := p.Push(tag(0, seq)); err != nil {
+							done <- err
+							return
+						}
+					}
+					// No push of p in flight: p's owner may add producers.
+					peers = cpeer.StartProducers(ring, 2, cThreads, cItems, mode == Block)
+					q, err := p.Clone()
+					if err != nil {
+						done <- err
+						return
+					}
+					go func() { done <- pushAll(q, 1, goItems) }()
+					for seq := half; seq < goItems; seq++ {
+						if err := p.Push(tag(0, seq)); err != nil {
+							done <- err
+							return
+						}
+					}
+					done <- p.Close()
+				}()
+				seen := checkStream(t, c, 2+cThreads, mode == DropOldest)
+				for range 2 {
+					require.NoError(t, <-done)
+				}
+				for _, pr := range peers {
+					n, err := pr.Join()
+					require.NoError(t, err)
+					assert.Equal(t, uint64(cItems), n)
+				}
+				assert.True(t, c.IsUpgraded())
+				st := c.Stats()
+				total := uint64(2*goItems + cThreads*cItems)
+				assert.Equal(t, total, st.Pushed)
+				assert.Equal(t, st.Pushed, st.Popped+st.Evicted)
+				popped := 0
+				for id, n := range seen {
+					popped += n
+					if mode == Block {
+						want := goItems
+						if id >= 2 {
+							want = cItems
+						}
+						assert.Equal(t, want, n, "producer %d", id)
+					}
+				}
+				assert.Equal(t, uint64(popped), st.Popped)
+				assert.Equal(t, 0, st.Producers)
+			})
+		}
+	}
+}

@@ -46,6 +46,7 @@ func newChan[T any](t testing.TB, cfg Config) (*Producer[T], *Consumer[T]) {
 func startAt[T any](p *Producer[T], seq uint64) {
 	r := p.r
 	r.l.head, r.l.tail, r.l.headCache, r.l.tailCache = seq, seq, seq, seq
+	r.base = seq
 	if r.stamps != nil {
 		for i := uint64(0); i < r.cap; i++ {
 			s := seq + (i-seq)&r.mask // first seq >= start that maps to slot i
@@ -684,7 +685,7 @@ func TestDropOldestAccounting(t *testing.T) {
 			t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
 				p, c := newChan[uint64](t, Config{Capacity: capacity, Backpressure: DropOldest, Backend: b})
 				var evicted []uint64
-				p.r.onEvict = func(v uint64) { evicted = append(evicted, v) }
+				p.r.onEvict = func(v uint64) error { evicted = append(evicted, v); return nil }
 				go func() {
 					batch := make([]uint64, 7)
 					for i := 0; i < n; {

@@ -1,5 +1,6 @@
-// Package spillring provides lock-free single-producer single-consumer
-// channels over a ring buffer, with a C11 core that C code can share.
+// Package spillring provides lock-free channels over a ring buffer, with a
+// C11 core that C code can share: single-producer single-consumer, upgraded
+// to multi-producer when the Producer is cloned.
 //
 // New returns the two handles of a channel, a Producer and a Consumer:
 //
@@ -24,11 +25,21 @@
 // the Pop.
 //
 // Each handle has one owner: one goroutine at a time pushes, one pops. Close,
-// Len, Cap and Evicted may be called from anywhere. Closing either side wakes
+// Len, Cap, Evicted and Stats may be called from anywhere. Closing either side wakes
 // every blocked call under every wait strategy. After the producer closes,
 // the consumer drains what is left and then gets ErrClosed; after the
 // consumer closes, pushes get ErrClosed instead of blocking for ever.
 // Closed (ErrClosed) and full (ErrFull) are never confused.
+//
+// # Many producers
+//
+// Producer.Clone gives another goroutine its own handle and upgrades the
+// channel, for good, to multi-producer mode: producers claim slots with an
+// atomic operation on a shared counter and publish each push (or batch)
+// with a per-slot stamp, and the consumer reads slots in claim order once
+// their stamps say they are written. No lock is taken. Items of one handle
+// keep their order; the channel closes for sending when its last handle
+// closes. C threads join through sr_ring_add_producer (csrc/spillring.h).
 //
 // # Backends
 //

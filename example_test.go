@@ -87,3 +87,49 @@ func ExampleConsumer_PopTimeout() {
 	// true
 	// true
 }
+
+// Three goroutines push into one channel: the Producer is cloned once per
+// extra goroutine, and the channel closes for sending when the last handle
+// closes.
+func ExampleProducer_Clone() {
+	p, c, err := spillring.New[int](spillring.Config{Capacity: 16})
+	if err != nil {
+		panic(err)
+	}
+	handles := []*spillring.Producer[int]{p}
+	for range 2 {
+		q, err := p.Clone()
+		if err != nil {
+			panic(err)
+		}
+		handles = append(handles, q)
+	}
+	for id, h := range handles {
+		go func() {
+			defer h.Close()
+			for i := range 100 {
+				h.Push(id*1000 + i) // each handle's items stay in order
+			}
+		}()
+	}
+	sum := 0
+	for v := range c.All() { // ends once all three handles closed
+		sum += v % 1000
+	}
+	fmt.Println(sum, c.IsUpgraded())
+	// Output: 14850 true
+}
+
+func ExampleConsumer_Stats() {
+	p, c, err := spillring.New[int](spillring.Config{Capacity: 4, Backpressure: spillring.DropOldest})
+	if err != nil {
+		panic(err)
+	}
+	for i := range 6 {
+		p.Push(i) // 0 and 1 are evicted
+	}
+	c.Pop()
+	st := c.Stats()
+	fmt.Println(st.Pushed, st.Popped, st.Evicted, st.Len)
+	// Output: 6 1 2 3
+}

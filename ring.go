@@ -1,6 +1,7 @@
 package spillring
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -10,10 +11,12 @@ import (
 // adjacent-line prefetcher moves them in pairs (SR_LINE in csrc/spillring.h).
 const lineSize = 128
 
-// Bits of ringLayout.closed (SR_CLOSED_* in csrc/spillring.h).
+// Bits of ringLayout.closed (SR_CLOSED_*, SR_MULTI in csrc/spillring.h).
 const (
 	closedProducer = 1
 	closedConsumer = 2
+	modeMulti      = 4 // not a close: the ring is in MPSC mode (U1)
+	closedMask     = closedProducer | closedConsumer
 )
 
 // ringLayout mirrors struct sr_ring in csrc/spillring.h field for field; a
@@ -37,7 +40,8 @@ type ringLayout struct {
 	refs         uint32
 	_            [lineSize - 80]byte
 
-	// Line 1: written by the producer only (R1).
+	// Line 1: written by the producer only (R1); the claim counter of
+	// every producer in MPSC mode (M1).
 	tail uint64
 	_    [lineSize - 8]byte
 
@@ -54,12 +58,15 @@ type ringLayout struct {
 	tailCache uint64
 	_         [lineSize - 8]byte
 
-	// Line 5: control words; prodWait and consWait are the W1 futex words.
-	closed   uint32
-	prodWait uint32
-	consWait uint32
-	_        uint32
-	_        [lineSize - 16]byte
+	// Line 5: control words; prodWait and consWait are the W1 futex words,
+	// producers counts open producer handles, mpStart is U1's first
+	// stamp-published sequence.
+	closed    uint32
+	prodWait  uint32
+	consWait  uint32
+	producers uint32
+	mpStart   uint64
+	_         [lineSize - 24]byte
 }
 
 // ring is one channel's ring as seen from Go: immutable after construction,
@@ -68,9 +75,10 @@ type ringLayout struct {
 type ring[T any] struct {
 	l      *ringLayout
 	slots  unsafe.Pointer // capacity items of T
-	stamps unsafe.Pointer // capacity uint64 stamps, DropOldest only
+	stamps unsafe.Pointer // capacity uint64 stamps (DropOldest, MPSC mode)
 	mask   uint64
 	cap    uint64
+	base   uint64 // the sequences' starting value, for Stats
 
 	mode  Backpressure
 	wait  WaitStrategy
@@ -83,10 +91,12 @@ type ring[T any] struct {
 	cptr   unsafe.Pointer // the struct sr_ring (C backend only)
 
 	// onEvict, if set, receives each item DropOldest evicts, on the
-	// producer's goroutine. Reserved for spouts.
-	onEvict func(T)
+	// evicting producer's goroutine (Config.Evicted's Send). Its error is
+	// returned by the push that evicted.
+	onEvict func(T) error
 
 	shadow raceShadow
+	stats  chanStats
 	keep   any // Go memory the unsafe pointers above point into
 }
 
@@ -117,9 +127,21 @@ func (r *ring[T]) buf() []T { return unsafe.Slice((*T)(r.slots), r.cap) }
 // polls; single-threaded, the assembly call cost 2 ns more.
 func publish(addr *uint64, v uint64) { atomic.StoreUint64(addr, v) }
 
-// closedBits is the `closed` word; an L1 hit in the steady state, since it
-// is written only by Close.
-func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.closed) }
+// closedBits is the close bits of the `closed` word; an L1 hit in the
+// steady state, since it is written only by Close and the upgrade (U1).
+func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.closed) & closedMask }
+
+// multi reports whether the ring is in MPSC mode (U1).
+func (r *ring[T]) multi() bool { return atomic.LoadUint32(&r.l.closed)&modeMulti != 0 }
+
+// loadTail is the consumer's A1 under U2: the published tail, and false if
+// the ring has become MPSC, in which case the tail may count claims that are
+// not published yet and the caller must switch to the MPSC path.
+func (r *ring[T]) loadTail() (uint64, bool) {
+	t := atomic.LoadUint64(&r.l.tail) // A1
+	r.shadow.acquireTail()
+	return t, atomic.LoadUint32(&r.l.closed)&modeMulti == 0 // U2: after A1
+}
 
 // --- Producer side. Only the producer's goroutine calls these. ---
 
@@ -179,9 +201,9 @@ func (r *ring[T]) copyIn(t uint64, vs []T) {
 // pushEvict appends v under DropOldest, evicting the oldest item when the
 // ring is full. It never waits for space; it may spin briefly while the
 // consumer finishes copying the item in v's slot (C1, A3).
-func (r *ring[T]) pushEvict(v T) {
+func (r *ring[T]) pushEvict(v T) error {
 	t := r.l.tail
-	r.claimForPush(t)
+	err := r.claimForPush(t)
 	*r.slot(t) = v
 	r.shadow.releaseTail()
 	publish(r.stamp(t), stampFull(t))
@@ -189,15 +211,19 @@ func (r *ring[T]) pushEvict(v T) {
 	if r.park {
 		r.wakeConsumer()
 	}
+	return err
 }
 
 // pushEvictBatch appends all of vs under DropOldest with one R1 store. If
 // vs is longer than the ring, its own first items are evicted (head may then
 // pass the published tail for a moment; the consumer reads that as empty).
-func (r *ring[T]) pushEvictBatch(vs []T) {
+func (r *ring[T]) pushEvictBatch(vs []T) error {
+	var err error
 	t := r.l.tail
 	for i := range vs {
-		r.claimForPush(t)
+		if e := r.claimForPush(t); err == nil {
+			err = e
+		}
 		*r.slot(t) = vs[i]
 		r.shadow.releaseTail()
 		publish(r.stamp(t), stampFull(t))
@@ -207,26 +233,25 @@ func (r *ring[T]) pushEvictBatch(vs []T) {
 	if r.park {
 		r.wakeConsumer()
 	}
+	return err
 }
 
 // claimForPush makes the slot of seq t free for the producer: either the
 // consumer already freed it (A3), or the producer evicts the
-// item in it, seq t-capacity, by winning the CAS on head (C1).
-func (r *ring[T]) claimForPush(t uint64) {
+// item in it, seq t-capacity, by winning the CAS on head (C1). The error is
+// the evict spout's.
+func (r *ring[T]) claimForPush(t uint64) error {
 	st := r.stamp(t)
 	for spins := 0; ; spins++ {
 		if atomic.LoadUint64(st) == stampFree(t) { // A3
 			r.shadow.acquireHead()
-			return
+			return nil
 		}
 		old := t - r.cap
 		if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
 			// The producer owns seq old now; nobody else reads it.
-			if r.onEvict != nil {
-				r.onEvict(*r.slot(old))
-			}
 			atomic.StoreUint64(&r.l.evicted, r.l.evicted+1)
-			return
+			return r.evict(*r.slot(old))
 		}
 		// The consumer claimed seq old and is copying it out; its R3
 		// store is a memcpy away. Yield in case it was descheduled.
@@ -236,6 +261,17 @@ func (r *ring[T]) claimForPush(t uint64) {
 	}
 }
 
+// evict hands an evicted item to the evict spout, if there is one.
+func (r *ring[T]) evict(v T) error {
+	if r.onEvict == nil {
+		return nil
+	}
+	if err := r.onEvict(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrEvictedLost, err)
+	}
+	return nil
+}
+
 // --- Consumer side. Only the consumer's goroutine calls these. ---
 
 // tryPop takes the oldest item if there is one (Block and Reject modes).
@@ -243,9 +279,12 @@ func (r *ring[T]) tryPop() (T, bool) {
 	l := r.l
 	h := l.head // consumer is the sole writer in these modes
 	if h == l.tailCache {
-		l.tailCache = atomic.LoadUint64(&l.tail) // A1
-		r.shadow.acquireTail()
-		if h == l.tailCache {
+		t, spsc := r.loadTail()
+		if !spsc {
+			return r.mpPop()
+		}
+		l.tailCache = t
+		if h == t {
 			var zero T
 			return zero, false
 		}
@@ -270,9 +309,12 @@ func (r *ring[T]) popBurst(dst []T) int {
 	h := l.head
 	avail := l.tailCache - h
 	if avail < uint64(len(dst)) {
-		l.tailCache = atomic.LoadUint64(&l.tail) // A1
-		r.shadow.acquireTail()
-		avail = l.tailCache - h
+		t, spsc := r.loadTail()
+		if !spsc {
+			return r.mpPopBatch(dst)
+		}
+		l.tailCache = t
+		avail = t - h
 	}
 	n := min(avail, uint64(len(dst)))
 	if n == 0 {
@@ -311,9 +353,12 @@ func (r *ring[T]) popClaim(dst []T) int {
 		h := atomic.LoadUint64(&l.head)
 		avail := l.tailCache - h
 		if avail > r.cap || avail < uint64(len(dst)) {
-			l.tailCache = atomic.LoadUint64(&l.tail) // A1
-			r.shadow.acquireTail()
-			avail = l.tailCache - h
+			t, spsc := r.loadTail()
+			if !spsc {
+				return r.mpPopBatch(dst)
+			}
+			l.tailCache = t
+			avail = t - h
 		}
 		if avail > r.cap {
 			// head is past the tail we read: a batch push evicted

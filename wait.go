@@ -3,6 +3,7 @@ package spillring
 import (
 	"context"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -28,24 +29,31 @@ var errWaitClosed = ErrClosed
 
 // await waits, per the wait strategy, until ready reports true. ready is the
 // operation itself (a push or pop attempt), so success needs no second try.
-// It returns nil, errWaitClosed when any closed bit is set, ctx.Err(), or
-// ErrTimeout at deadline. consumer selects the wait word.
-func (r *ring[T]) await(consumer bool, ready func() bool, ctx context.Context, deadline time.Time) error {
+// It returns nil, errWaitClosed when any closed bit is set (or, for a
+// producer, its own handle h is closed), ctx.Err(), or ErrTimeout at
+// deadline. A nil h means the consumer is waiting. Each call that had to
+// wait is counted once, for Stats.
+func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, deadline time.Time) error {
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
 	}
-	word := &r.l.prodWait
-	if consumer {
-		word = &r.l.consWait
+	word, waits := &r.l.consWait, &r.stats.popWaits
+	if h != nil {
+		word, waits = &r.l.prodWait, &h.waits
 	}
+	closed := func() bool { return r.closedBits() != 0 || h != nil && h.closed.Load() != 0 }
 	spins := r.wait.spins
 	for i := 1; ; i++ {
 		if ready() {
 			return nil
 		}
-		if r.closedBits() != 0 {
+		if closed() {
 			return errWaitClosed
+		}
+		if waits != nil {
+			waits.Add(1)
+			waits = nil
 		}
 		if r.wait.kind == waitSpin && i&255 != 0 {
 			spinDelay()
@@ -65,21 +73,30 @@ func (r *ring[T]) await(consumer bool, ready func() bool, ctx context.Context, d
 			i = 0
 		case waitPark:
 			// W1, waiter's half: flag, re-check, sleep while flagged.
+			// Several producers may share the flag in MPSC mode: there a
+			// waiter never clears it (it might clear another's), and the
+			// waker's swap clears it for all. A flag left set only costs
+			// the next waker one spurious wake.
 			atomic.StoreUint32(word, 1)
+			unflag := func() {
+				if h == nil || !r.multi() {
+					atomic.StoreUint32(word, 0)
+				}
+			}
 			if ready() {
-				atomic.StoreUint32(word, 0)
+				unflag()
 				return nil
 			}
-			if r.closedBits() != 0 {
-				atomic.StoreUint32(word, 0)
+			if closed() {
+				unflag()
 				return errWaitClosed
 			}
 			if err := expired(done, ctx, deadline); err != nil {
-				atomic.StoreUint32(word, 0)
+				unflag()
 				return err
 			}
 			r.parker.sleep(word, done, ctx, deadline)
-			atomic.StoreUint32(word, 0)
+			unflag()
 			i = 0
 		}
 	}
@@ -136,27 +153,39 @@ func (r *ring[T]) wakeProducer() {
 	}
 }
 
-// chanParker parks goroutines on channels: the Go backend's Park. A wake is
-// a token in a one-slot channel; a stale token only causes a spurious
-// return, after which the waiter re-checks.
+// chanParker parks goroutines on channels: the Go backend's Park. Each
+// wait word has a channel that a wake closes (waking every sleeper: several
+// producers may sleep in MPSC mode) and replaces.
+//
+// No wake is lost: a sleeper takes the channel under mu and only then checks
+// that its word is still 1. A waker swaps the word to 0 before it takes mu
+// to close the channel, so either the sleeper sees 0, or it holds the
+// channel the waker closes.
 type chanParker struct {
 	prodWord *uint32
+	mu       sync.Mutex
 	prod     chan struct{}
 	cons     chan struct{}
 }
 
 func newChanParker(prodWord *uint32) *chanParker {
-	return &chanParker{prodWord: prodWord, prod: make(chan struct{}, 1), cons: make(chan struct{}, 1)}
+	return &chanParker{prodWord: prodWord, prod: make(chan struct{}), cons: make(chan struct{})}
 }
 
-func (p *chanParker) ch(word *uint32) chan struct{} {
+func (p *chanParker) ch(word *uint32) *chan struct{} {
 	if word == p.prodWord {
-		return p.prod
+		return &p.prod
 	}
-	return p.cons
+	return &p.cons
 }
 
 func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context, deadline time.Time) {
+	p.mu.Lock()
+	ch := *p.ch(word)
+	p.mu.Unlock()
+	if atomic.LoadUint32(word) != 1 {
+		return
+	}
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
@@ -164,7 +193,7 @@ func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context
 		timeout = t.C
 	}
 	select {
-	case <-p.ch(word):
+	case <-ch:
 	case <-done:
 	case <-timeout:
 	}
@@ -175,8 +204,9 @@ func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context
 func (p *chanParker) yield() {}
 
 func (p *chanParker) wake(word *uint32) {
-	select {
-	case p.ch(word) <- struct{}{}:
-	default: // a token is already waiting
-	}
+	p.mu.Lock()
+	c := p.ch(word)
+	close(*c)
+	*c = make(chan struct{})
+	p.mu.Unlock()
 }

@@ -1,9 +1,11 @@
 /*
  * ring.c - the C core of spillring: the protocol of spillring.h.
  *
- * Labels (R1, A1, C1, ...) are those of the header. Each side is the only
- * writer of its own index and cache words, so its reads of them are relaxed
- * (or plain); ordering is spent only where slots change hands.
+ * Labels (R1, A1, C1, U1, M1, ...) are those of the header. Each side is
+ * the only writer of its own index and cache words, so its reads of them
+ * are relaxed (or plain); ordering is spent only where slots change hands.
+ * In MPSC mode the producers share tail (M1) and publish by stamp (M2);
+ * they never touch the producer-private head_cache.
  *
  * A translation unit may take a private copy with
  *	#define SR_API static
@@ -56,10 +58,10 @@ static inline int64_t sr_dist(uint64_t from, uint64_t to)
 	return (int64_t)(to - from);
 }
 
+/* Every ring has stamps: DropOldest uses them from the start, and any ring
+ * may be upgraded to MPSC mode (U1), which publishes by stamp (M2). */
 static inline uint64_t sr_stamps_offset(const struct sr_config *cfg)
 {
-	if (cfg->backpressure != SR_DROP_OLDEST)
-		return 0;
 	return sizeof(struct sr_ring) + sr_round_line(cfg->capacity * cfg->elem_size);
 }
 
@@ -79,6 +81,8 @@ static inline void sr_futex_wait(const struct sr_ring *r, _Atomic uint32_t *w)
 #endif
 }
 
+/* Wakes every sleeper on w: in MPSC mode several producers may sleep on
+ * prod_wait, and one flag stands for them all. */
 static inline void sr_futex_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 {
 #ifdef __linux__
@@ -92,8 +96,8 @@ static inline void sr_futex_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 
 /* Waker half of W1, right after the seq_cst store of our index: the load is
  * seq_cst so that it cannot be ordered before that store. A 0 from the
- * exchange means the waiter is up already (it clears the word) or close()
- * took the word and does the wake. */
+ * exchange means the waiter is up already (it clears the word), another
+ * waker took the word and does the wake, or close() did. */
 static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 {
 	if (atomic_load(w) && atomic_exchange(w, 0))
@@ -122,16 +126,64 @@ static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
 	sr_wake(r, &r->prod_wait);
 }
 
+/* M2's memory order: release; under Park seq_cst, W1's store of the index
+ * that the load of cons_wait in sr_publish_stamps must not pass. (A release
+ * store per item and one seq_cst fence per batch would do, but sanitizers
+ * do not model fences.) */
+static inline memory_order sr_stamp_order(const struct sr_ring *r)
+{
+	return r->wait == SR_WAIT_PARK ? memory_order_seq_cst : memory_order_release;
+}
+
+/* M2 for the run [t, t + n), whose slots the caller has written (stamped:
+ * the caller stored the per-item DropOldest stamps itself, in
+ * sr_stamp_order), then the waker's half of W1 under Park. One stamp names
+ * the whole run. */
+static inline void sr_publish_stamps(struct sr_ring *r, uint64_t t, uint64_t n, bool stamped)
+{
+	if (!stamped && n > 0)
+		atomic_store_explicit(sr_ring_stamp(r, t), SR_STAMP_FULL(t + n - 1), sr_stamp_order(r));
+	if (r->wait == SR_WAIT_PARK)
+		sr_wake(r, &r->cons_wait);
+}
+
+/* M3, Block/Reject: the stamp s of a run's start `seq` names the run's last
+ * sequence: how many sequences past seq the run holds, or UINT64_MAX if s
+ * is not (yet) the stamp of a run starting at seq. */
+static inline uint64_t sr_run_rest(const struct sr_ring *r, uint64_t seq, uint64_t s)
+{
+	uint64_t rest = ((s >> 1) - seq) & (UINT64_MAX >> 1); /* the stamp keeps 63 bits */
+
+	return (s & 1) && rest < r->capacity ? rest : UINT64_MAX;
+}
+
 /* Waiter's re-check of W1: seq_cst loads, after its seq_cst store of the
  * word. Any close bit lets the side go on and find out what it means. */
 static inline bool sr_can_go(const struct sr_ring *r, bool for_data)
 {
 	struct sr_ring *m = (struct sr_ring *)r;
+	uint32_t c = atomic_load(&m->closed);
 	uint64_t h, t;
 
-	if (atomic_load(&m->closed))
+	if (c & SR_CLOSED_MASK)
 		return true;
 	h = atomic_load(&m->head);
+	if (for_data && (c & SR_MULTI)) {
+		/* MPSC mode: the producers' published index is the stamp of
+		 * head (M2/M3); tail only counts claims. U2: SR_MULTI seen, so
+		 * mp_start is U1's value. */
+		uint64_t s;
+
+		if (sr_dist(h, atomic_load(&m->mp_start)) > 0)
+			return true;
+		s = atomic_load(sr_ring_stamp(r, h));
+		if (r->backpressure == SR_DROP_OLDEST)
+			return s == SR_STAMP_FULL(h);
+		/* The consumer waits only at the start of a run (M3). */
+		return sr_run_rest(r, h, s) != UINT64_MAX;
+	}
+	/* head first: the tail read after it is no older, so t - h >= 0.
+	 * In MPSC mode (producers) t counts claims, which is what room is. */
 	t = atomic_load(&m->tail);
 	return for_data ? sr_dist(h, t) > 0 : t - h < r->capacity;
 }
@@ -144,8 +196,15 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 	if (!sr_can_go(r, for_data))
 		sr_futex_wait(r, w);
 	/* Relaxed: the waker only needs to see 1 while we might sleep, and
-	 * the next sleep starts with a seq_cst store of 1 again. */
-	atomic_store_explicit(w, 0, memory_order_relaxed);
+	 * the next sleep starts with a seq_cst store of 1 again. But only a
+	 * sole waiter may clear its word: in MPSC mode several producers share
+	 * prod_wait, and clearing it could hide another's flag from the waker
+	 * (a lost wake-up). There only a waker's exchange clears it; a flag
+	 * left over costs one spurious FUTEX_WAKE. Relaxed load of closed: a
+	 * producer in MPSC mode has seen SR_MULTI before (it chose the MPSC
+	 * path), so it reads the bit again. */
+	if (for_data || !(atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_MULTI))
+		atomic_store_explicit(w, 0, memory_order_relaxed);
 }
 
 /* One step of waiting for data (consumer) or room (producer). */
@@ -166,11 +225,15 @@ static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun
 
 /* --- Producer --- */
 
-/* A push after either side closed fails. Relaxed: the flag orders nothing
- * for the producer, and the read-mostly line is an L1 hit. */
-static inline bool sr_push_closed(const struct sr_ring *r)
+/* Every push loads `closed` once. Relaxed: a close orders nothing for the
+ * producer, and SR_MULTI needs no ordering either: the producer that ran
+ * U1 set it itself, and every other producer was registered after it
+ * (sr_ring_add_producer happens before that producer's first push). So a
+ * producer that reads 0 is the sole producer of an open ring: the SPSC path
+ * costs nothing more than the close check it always had. */
+static inline uint32_t sr_push_state(const struct sr_ring *r)
 {
-	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_relaxed);
 }
 
 /* One item: constant sizes let the compiler turn the copy into a move
@@ -234,6 +297,53 @@ static int sr_push_spsc(struct sr_ring *r, const void *src, uint64_t n, bool par
 	return (int)n;
 }
 
+/* Block/Reject in MPSC mode: claim n sequences (up to n if partial) by M1,
+ * write them, publish them by M2. Same results as sr_push_spsc. head_cache
+ * is not used: several producers would share it. */
+static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool partial)
+{
+	/* Acquire, as the CAS below on failure: the claim we read was made
+	 * after its producer saw a head that left room for it, so the head we
+	 * read next is no older and tail - head stays within capacity. */
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t k;
+
+	for (;;) {
+		/* A2: the consumer is done reading every slot below head (R2)
+		 * before a claim lets us overwrite it. */
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+		int64_t used = sr_dist(h, t);
+
+		if (used < 0 || (uint64_t)used > r->capacity) {
+			/* Our tail is older than that head: read it again. */
+			t = atomic_load_explicit(&r->tail, memory_order_acquire);
+			continue;
+		}
+		k = r->capacity - (uint64_t)used;
+		if (k < n) {
+			/* Full at the time head was read: tail, if stale, was
+			 * only lower then. */
+			if (!partial)
+				return -EAGAIN;
+			if (k == 0)
+				return 0;
+		} else {
+			k = n;
+		}
+		if (k == 0)
+			return 0;
+		/* M1: [t, t + k) is ours once tail moves from t. acq_rel: see
+		 * the load above; release so that a consumer whose A1 load
+		 * reads this tail then sees SR_MULTI (U2). */
+		if (atomic_compare_exchange_strong_explicit(&r->tail, &t, t + k, memory_order_acq_rel,
+							    memory_order_acquire))
+			break;
+	}
+	sr_copy_in(r, t, src, k);
+	sr_publish_stamps(r, t, k, false); /* M2 */
+	return (int)k;
+}
+
 /* DropOldest: make the slot of seq t free, evicting seq t - capacity if the
  * consumer has not claimed it. Returns 1 if it evicted. */
 static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out)
@@ -273,8 +383,9 @@ static uint64_t sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, voi
 	for (uint64_t i = 0; i < n; i++, t++) {
 		evicted += sr_claim_slot(r, t, evicted_out);
 		memcpy(sr_ring_slot(r, t), (const char *)src + i * r->elem_size, r->elem_size);
-		/* Stamp "holds t". Only the producer reads stamps; the consumer
-		 * learns of the item through R1 below. */
+		/* M2 ("holds t"): the consumer learns of the item through R1
+		 * below, but the upgrade (U1) may hand this slot to a producer
+		 * that evicts it, and in MPSC mode the consumer reads stamps. */
 		atomic_store_explicit(sr_ring_stamp(r, t), SR_STAMP_FULL(t), memory_order_release);
 	}
 	/* Relaxed: the producer is the only writer; readers want a count. */
@@ -286,11 +397,91 @@ static uint64_t sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, voi
 	return evicted;
 }
 
+/* DropOldest in MPSC mode: make the slot of seq t free. It may evict seq
+ * h = t - capacity only once its stamp reads SR_STAMP_FULL(h): h's producer
+ * (any producer) has written it, and the acquire makes the slot's contents
+ * ours to copy out. Returns 1 if it evicted. */
+static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out)
+{
+	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
+	uint64_t h = t - r->capacity;
+	unsigned spins = 0;
+
+	for (;;) {
+		/* A3 (free for t: the consumer copied h out, R3) or M3 (holds
+		 * h: its producer's M2). */
+		uint64_t s = atomic_load_explicit(stamp, memory_order_acquire);
+
+		if (s == SR_STAMP_FREE(t))
+			return 0;
+		if (s == SR_STAMP_FULL(h)) {
+			uint64_t e = h;
+
+			/* C1: only t's producer evicts h, and only from head
+			 * == h; the consumer claims h only after reading the
+			 * same full stamp. */
+			if (atomic_compare_exchange_strong_explicit(&r->head, &e, h + 1, memory_order_acq_rel,
+								    memory_order_relaxed)) {
+				if (evicted_out)
+					memcpy(evicted_out, sr_ring_slot(r, h), r->elem_size);
+				return 1;
+			}
+			/* e > h: the consumer owns h and frees it next (R3).
+			 * e < h: older items are still being popped or
+			 * evicted by their own producers. */
+		}
+		/* Otherwise h's producer has not written it yet: it is as far
+		 * as one memcpy from doing so, unless it was descheduled. */
+		if (++spins % SR_EVICT_SPINS)
+			sr_relax();
+		else
+			sched_yield();
+	}
+}
+
+/* DropOldest in MPSC mode: claim n sequences by fetch_add (M1, no room
+ * check), free each slot, write it and stamp it (M2). Returns the
+ * evictions. */
+static uint64_t sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out)
+{
+	/* M1. Release: a consumer whose A1 load reads this tail then sees
+	 * SR_MULTI (U2). */
+	uint64_t t = atomic_fetch_add_explicit(&r->tail, n, memory_order_acq_rel);
+	uint64_t evicted = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		evicted += sr_claim_slot_mp(r, t + i, evicted_out);
+		sr_copy1(sr_ring_slot(r, t + i), (const char *)src + i * r->elem_size, r->elem_size);
+		/* M2, item by item: a later item of this very batch may evict
+		 * it (n > capacity), which needs the full stamp first. */
+		atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_FULL(t + i), sr_stamp_order(r));
+	}
+	/* Relaxed RMW: several producers count; readers want a number. */
+	if (evicted)
+		atomic_fetch_add_explicit(&r->evicted, evicted, memory_order_relaxed);
+	sr_publish_stamps(r, t, n, true);
+	return evicted;
+}
+
+/* The slow path of every push: closed, or MPSC mode. */
+static int sr_push_slow(struct sr_ring *r, uint32_t c, const void *src, uint64_t n, bool partial)
+{
+	if (c & SR_CLOSED_MASK)
+		return -EPIPE;
+	if (r->backpressure == SR_DROP_OLDEST) {
+		sr_push_drop_mp(r, src, n, NULL);
+		return (int)n;
+	}
+	return sr_push_mp(r, src, n, partial);
+}
+
 /* Count, -EAGAIN or -EPIPE. */
 static int sr_push_n(struct sr_ring *r, const void *src, uint64_t n, bool partial)
 {
-	if (sr_push_closed(r))
-		return -EPIPE;
+	uint32_t c = sr_push_state(r);
+
+	if (c)
+		return sr_push_slow(r, c, src, n, partial);
 	if (r->backpressure == SR_DROP_OLDEST) {
 		sr_push_drop(r, src, n, NULL);
 		return (int)n;
@@ -311,8 +502,12 @@ SR_API int sr_ring_push_evict(struct sr_ring *r, const void *elem, void *evicted
 	int rc;
 
 	if (r->backpressure == SR_DROP_OLDEST) {
-		if (sr_push_closed(r))
+		uint32_t c = sr_push_state(r);
+
+		if (c & SR_CLOSED_MASK)
 			return -EPIPE;
+		if (c)
+			return sr_push_drop_mp(r, elem, 1, evicted_out) && evicted_out;
 		return sr_push_drop(r, elem, 1, evicted_out) && evicted_out;
 	}
 	while ((rc = sr_push_n(r, elem, 1, false)) == -EAGAIN) {
@@ -361,6 +556,9 @@ static inline void sr_copy_out(const struct sr_ring *r, uint64_t seq, void *dst,
 		       (n - first) * r->elem_size);
 }
 
+/* sr_avail's answer once it sees SR_MULTI: leave tail alone, use M3. */
+#define SR_AVAIL_MULTI UINT64_MAX
+
 /* Items ready past h, refreshing tail_cache only when the cached view has
  * fewer than `want`. Under DropOldest h may be past tail (a batch evicted
  * its own unpublished items): that reads as empty. */
@@ -370,10 +568,116 @@ static inline uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want)
 
 	if (avail < (int64_t)want) {
 		/* A1: the producer wrote the slots below tail before R1. */
-		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-		avail = sr_dist(h, r->tail_cache);
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		/* U2: that tail may count MPSC claims. Every claim was made
+		 * after SR_MULTI was set and releases tail, so if the bit is
+		 * still clear here, the tail is all R1. Only then may it become
+		 * tail_cache, which M3 reads as "published up to". */
+		if (atomic_load_explicit(&r->closed, memory_order_acquire) & SR_MULTI)
+			return SR_AVAIL_MULTI;
+		r->tail_cache = t;
+		avail = sr_dist(h, t);
 	}
 	return avail > 0 ? (uint64_t)avail : 0;
+}
+
+/* M3: how many of the `want` sequences from h are ready, in order. ms is
+ * mp_start: Block/Reject sequences below it were published by R1 before U1
+ * and have no stamps. DropOldest stamps every item (M2), and its consumer
+ * claims only what it read as full, on either side of mp_start. */
+static inline uint64_t sr_ready(struct sr_ring *r, uint64_t h, uint64_t ms, uint64_t want)
+{
+	uint64_t n = 0, end;
+
+	if (r->backpressure == SR_DROP_OLDEST) {
+		/* M3: acquire, pairs with the producer's M2 release. */
+		while (n < want && atomic_load_explicit(sr_ring_stamp(r, h + n), memory_order_acquire) ==
+					   SR_STAMP_FULL(h + n))
+			n++;
+		return n;
+	}
+	/* Block/Reject: tail_cache is a run's start at or past h (M3). */
+	end = r->tail_cache;
+	if (sr_dist(end, h) > 0)
+		end = h;
+	if (sr_dist(end, ms) > 0)
+		end = ms;
+	while (sr_dist(h, end) < (int64_t)want) {
+		/* M3: acquire, pairs with the run's M2 release. */
+		uint64_t rest = sr_run_rest(r, end, atomic_load_explicit(sr_ring_stamp(r, end), memory_order_acquire));
+
+		if (rest == UINT64_MAX)
+			break;
+		end += rest + 1;
+	}
+	r->tail_cache = end;
+	n = (uint64_t)sr_dist(h, end);
+	return n < want ? n : want;
+}
+
+/* Hands [h, h + n), ready, to dst. Block/Reject: R2. DropOldest: C1 first;
+ * false (h refreshed) if a producer evicted part of it meanwhile. */
+static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, uint64_t n)
+{
+	if (r->backpressure != SR_DROP_OLDEST) {
+		sr_copy_out(r, *h, dst, n);
+		sr_publish_head(r, *h + n);
+		return true;
+	}
+	/* C1: owning h..h+n-1 keeps the producers from evicting them. On
+	 * failure *h is the fresh head. */
+	if (!atomic_compare_exchange_strong_explicit(&r->head, h, *h + n, memory_order_acq_rel,
+						     memory_order_acquire))
+		return false;
+	sr_copy_out(r, *h, dst, n);
+	/* R3: the copy-out is done, the producers may reuse the slots (A3). */
+	for (uint64_t i = 0; i < n; i++)
+		atomic_store_explicit(sr_ring_stamp(r, *h + i), SR_STAMP_FREE(*h + i + r->capacity),
+				      memory_order_release);
+	return true;
+}
+
+/* MPSC mode: pop `want` items (up to `want` if partial) by M3. Same results
+ * as sr_pop_n. */
+static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
+{
+	bool drop = r->backpressure == SR_DROP_OLDEST;
+	uint64_t ms, h, n, t;
+
+	/* U2: an acquire load that sees SR_MULTI (the caller saw it, so this
+	 * does) makes U1's mp_start and the R1-published items below it ours:
+	 * relaxed load of mp_start. */
+	(void)atomic_load_explicit(&r->closed, memory_order_acquire);
+	ms = atomic_load_explicit(&r->mp_start, memory_order_relaxed);
+	/* Block/Reject: we are the only writer of head. DropOldest: the
+	 * producers move it too, and C1 settles who owns what. */
+	h = atomic_load_explicit(&r->head, drop ? memory_order_acquire : memory_order_relaxed);
+	for (;;) {
+		n = sr_ready(r, h, ms, want);
+		if (n == 0) {
+			/* Closed and drained: SR_CLOSED_PRODUCER seen (acquire,
+			 * pairs with the last producer's close, which follows
+			 * every producer's last push), then nothing at head
+			 * and head == tail. Loads after that acquire are
+			 * final: only we still move head. */
+			if (!(atomic_load_explicit(&r->closed, memory_order_acquire) & SR_CLOSED_PRODUCER))
+				return partial ? 0 : -EAGAIN;
+			if (drop)
+				h = atomic_load_explicit(&r->head, memory_order_acquire);
+			if (sr_ready(r, h, ms, 1))
+				continue;
+			t = atomic_load_explicit(&r->tail, memory_order_acquire);
+			if (sr_dist(h, t) <= 0)
+				return -EPIPE;
+			/* Claimed but never published: a producer closed with
+			 * a push in flight. Not ours to wait for here. */
+			return partial ? 0 : -EAGAIN;
+		}
+		if (n < want && !partial)
+			return -EAGAIN;
+		if (sr_take(r, &h, dst, n))
+			return (int)n;
+	}
 }
 
 /* Pop `want` items (up to `want` if partial): count, 0 (partial, empty),
@@ -381,11 +685,18 @@ static inline uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want)
 static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 {
 	bool drop = r->backpressure == SR_DROP_OLDEST;
+	uint32_t c;
 	uint64_t h, n;
 
-	/* Relaxed: our own close orders nothing we read. */
-	if (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_CLOSED_CONSUMER)
-		return -EPIPE;
+	/* Relaxed: our own close orders nothing we read, and SR_MULTI is only
+	 * a hint here (sr_pop_mp and sr_avail load it with acquire). One test
+	 * for both keeps the SPSC path as it was. */
+	c = atomic_load_explicit(&r->closed, memory_order_relaxed);
+	if (c & (SR_CLOSED_CONSUMER | SR_MULTI)) {
+		if (c & SR_CLOSED_CONSUMER)
+			return -EPIPE;
+		return want ? sr_pop_mp(r, dst, want, partial) : 0;
+	}
 	if (want == 0)
 		return 0;
 	/* Block/Reject: we are the only writer of head. DropOldest: the
@@ -393,13 +704,23 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	h = atomic_load_explicit(&r->head, drop ? memory_order_acquire : memory_order_relaxed);
 	for (;;) {
 		n = sr_avail(r, h, want);
+		if (n == SR_AVAIL_MULTI)
+			return sr_pop_mp(r, dst, want, partial);
 		if (n == 0) {
 			/* Acquire pairs with the close's fetch_or, which follows
 			 * the producer's last R1: the tail read after it is final. */
-			if (!(atomic_load_explicit(&r->closed, memory_order_acquire) & SR_CLOSED_PRODUCER))
+			c = atomic_load_explicit(&r->closed, memory_order_acquire);
+			if (c & SR_MULTI)
+				return sr_pop_mp(r, dst, want, partial);
+			if (!(c & SR_CLOSED_PRODUCER))
 				return partial ? 0 : -EAGAIN;
-			r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-			if (sr_dist(h, r->tail_cache) <= 0)
+			/* A1, then U2 (no upgrade follows a close, but the
+			 * rule costs nothing here). */
+			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+			if (atomic_load_explicit(&r->closed, memory_order_acquire) & SR_MULTI)
+				return sr_pop_mp(r, dst, want, partial);
+			r->tail_cache = t;
+			if (sr_dist(h, t) <= 0)
 				return -EPIPE;
 			continue;
 		}
@@ -407,23 +728,9 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 			return -EAGAIN;
 		if (n > want)
 			n = want;
-		if (!drop) {
-			sr_copy_out(r, h, dst, n);
-			sr_publish_head(r, h + n);
+		if (sr_take(r, &h, dst, n))
 			return (int)n;
-		}
-		/* C1: owning h..h+n-1 keeps the producer from evicting them.
-		 * On failure h is the fresh head. */
-		if (atomic_compare_exchange_strong_explicit(&r->head, &h, h + n,
-							    memory_order_acq_rel, memory_order_acquire))
-			break;
 	}
-	sr_copy_out(r, h, dst, n);
-	/* R3: the copy-out is done, the producer may reuse the slots (A3). */
-	for (uint64_t i = 0; i < n; i++)
-		atomic_store_explicit(sr_ring_stamp(r, h + i),
-				      SR_STAMP_FREE(h + i + r->capacity), memory_order_release);
-	return (int)n;
 }
 
 SR_API int sr_ring_try_pop(struct sr_ring *r, void *out)
@@ -457,12 +764,58 @@ SR_API int sr_ring_pop_burst(struct sr_ring *r, void *out, unsigned n)
 	return sr_pop_n(r, out, n, true);
 }
 
+/* --- MPSC --- */
+
+SR_API int sr_ring_add_producer(struct sr_ring *r)
+{
+	/* Relaxed: the CAS below validates it. */
+	uint32_t p = atomic_load_explicit(&r->producers, memory_order_relaxed);
+
+	do {
+		/* 0: every producer has closed; the side never reopens. The
+		 * caller's own reference keeps p >= 1 unless it was misused. */
+		if (p == 0 || (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_CLOSED_MASK))
+			return -EPIPE;
+	} while (!atomic_compare_exchange_weak_explicit(&r->producers, &p, p + 1, memory_order_relaxed,
+							memory_order_relaxed));
+	/* Before the upgrade the caller is the sole producer, so no other
+	 * thread can be in here at once; after it the bit is never cleared.
+	 * Relaxed: the caller's own write of SR_MULTI, if any. */
+	if (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_MULTI)
+		return 0;
+	/* U1: no push of ours is in flight, so tail (ours, relaxed) is all
+	 * published by R1. mp_start first, then the bit, both seq_cst: whoever
+	 * sees the bit (acquire) sees mp_start and everything below it. */
+	atomic_store(&r->mp_start, atomic_load_explicit(&r->tail, memory_order_relaxed));
+	atomic_fetch_or(&r->closed, SR_MULTI);
+	return 0;
+}
+
+SR_API int sr_ring_is_multi(const struct sr_ring *r)
+{
+	return (atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_acquire) & SR_MULTI) != 0;
+}
+
 /* --- Any thread --- */
 
 SR_API int sr_ring_close(struct sr_ring *r, uint32_t side)
 {
 	if (side != SR_CLOSED_PRODUCER && side != SR_CLOSED_CONSUMER)
 		return -EINVAL;
+	if (side == SR_CLOSED_PRODUCER) {
+		uint32_t p = atomic_load_explicit(&r->producers, memory_order_relaxed);
+
+		/* acq_rel: the producers' drops form one chain, so the last
+		 * one's fetch_or below releases every producer's pushes, not
+		 * just its own. */
+		do {
+			if (p == 0)
+				return -EPIPE;
+		} while (!atomic_compare_exchange_weak_explicit(&r->producers, &p, p - 1, memory_order_acq_rel,
+								memory_order_relaxed));
+		if (p > 1)
+			return 0; /* other producers still push */
+	}
 	/* seq_cst: against a W1 waiter's store of its word and load of
 	 * closed; and a release of everything this side published before. */
 	if (atomic_fetch_or(&r->closed, side) & side)
@@ -477,9 +830,11 @@ SR_API int sr_ring_close(struct sr_ring *r, uint32_t side)
 
 SR_API uint32_t sr_ring_closed(const struct sr_ring *r)
 {
-	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_acquire);
+	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_acquire) & SR_CLOSED_MASK;
 }
 
+/* A snapshot. In MPSC mode tail counts claimed sequences, some of which
+ * may not be published yet: they count as in the ring. */
 SR_API uint64_t sr_ring_len(const struct sr_ring *r)
 {
 	struct sr_ring *m = (struct sr_ring *)r;
@@ -512,9 +867,7 @@ SR_API size_t sr_ring_size(const struct sr_config *cfg)
 	    cfg->wait > SR_WAIT_PARK || (cfg->flags & ~SR_FLAG_SHARED))
 		return 0;
 	/* Both factors are bounded (2^30 * 2^20), so none of this overflows. */
-	total = sizeof(struct sr_ring) + sr_round_line(cfg->capacity * cfg->elem_size);
-	if (cfg->backpressure == SR_DROP_OLDEST)
-		total += cfg->capacity * sizeof(uint64_t);
+	total = sr_stamps_offset(cfg) + cfg->capacity * sizeof(uint64_t);
 	if (total > SR_MAX_TOTAL_SIZE)
 		return 0;
 #if SIZE_MAX < UINT64_MAX
@@ -531,7 +884,7 @@ SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
 
 	if (!need || !mem || (uintptr_t)mem % SR_LINE || size < need)
 		return -EINVAL;
-	memset(r, 0, sizeof(*r)); /* indexes, caches, counters, closed, waits */
+	memset(r, 0, sizeof(*r)); /* indexes, caches, counters, closed, waits, mp_start */
 	r->backpressure = cfg->backpressure;
 	r->wait = cfg->wait;
 	r->spins = cfg->spins;
@@ -543,9 +896,12 @@ SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
 	r->total_size = need;
 	r->flags = cfg->flags;
 	atomic_init(&r->refs, 1);
-	if (r->stamps_offset)
-		for (uint64_t i = 0; i < r->capacity; i++)
-			atomic_init(sr_ring_stamp(r, i), SR_STAMP_FREE(i));
+	atomic_init(&r->producers, 1); /* the ring's first producer */
+	/* Free for the first sequence of each slot: what DropOldest's A3
+	 * expects, and (even) never full for any sequence, as M3 needs of a
+	 * Block/Reject ring that is upgraded later. */
+	for (uint64_t i = 0; i < r->capacity; i++)
+		atomic_init(sr_ring_stamp(r, i), SR_STAMP_FREE(i));
 	/* A peer mapping the memory checks magic first (sr_ring_validate):
 	 * everything above is in place before it appears. */
 	atomic_thread_fence(memory_order_release);

@@ -3,15 +3,17 @@
  * protocol, defined once for C threads, Go code and (later) other processes.
  *
  * A ring is one contiguous block: a header of six 128-byte lines, then the
- * slot array, then (DropOldest only) one 64-bit stamp per slot. Sequences are
+ * slot array, then one 64-bit stamp per slot. Sequences are
  * free-running uint64_t, masked on access, so all `capacity` slots are usable
  * and wrap-around is not a concern (2^64 items).
  *
- * Threading contract: at most one producer thread and one consumer thread use
- * a ring at a time ("side" = producer or consumer). sr_ring_close,
- * sr_ring_len, sr_ring_evicted and sr_ring_closed may be called from any
- * thread. Go code that touches the same words (spillring's ring.go) follows
- * the protocol below to the letter and quotes its labels.
+ * Threading contract: one consumer thread, and one producer thread until the
+ * ring is upgraded to multi-producer (MPSC) mode by sr_ring_add_producer;
+ * from then on any number of producer threads may push at once ("side" =
+ * producer or consumer). sr_ring_close, sr_ring_len, sr_ring_evicted and
+ * sr_ring_closed may be called from any thread. Go code that touches the
+ * same words (spillring's ring.go) follows the protocol below to the letter
+ * and quotes its labels.
  *
  * Ordering labels (pairs):
  *   R1 producer: release store of `tail` after writing slots
@@ -33,6 +35,54 @@
  *      Under Spin and SpinYield nobody sleeps, and R1/R2 stay release-only.
  *      (Go publishes with sequentially consistent stores, which are at
  *      least release: the two sides interoperate under any strategy.)
+ *      In MPSC mode the producer's published index is a stamp (M2) and the
+ *      consumer re-checks the stamp of `head` after setting cons_wait.
+ *      Several producers may sleep on prod_wait; the waker wakes them all.
+ *      So in MPSC mode a producer never resets prod_wait to 0 itself (that
+ *      could hide another sleeper's flag from the waker: a lost wake-up);
+ *      only a waker's exchange, or a close, resets it.
+ *
+ * Multi-producer (MPSC) mode:
+ *   U1 upgrade: the ring's sole producer, with no push of its own in flight,
+ *      stores mp_start = tail (everything below it was published by R1),
+ *      then sets SR_MULTI in `closed` (seq_cst RMW). The bit is never
+ *      cleared. Every push checks `closed` first and takes the MPSC path
+ *      once it sees the bit.
+ *   U2 consumer: a tail read by A1 may already count MPSC claims. So the
+ *      consumer loads `closed` (acquire) AFTER every A1 load; if SR_MULTI is
+ *      set it trusts that tail only up to mp_start, and reads sequences from
+ *      mp_start on by M3. (SR_MULTI seen => mp_start seen, by U1's order.)
+ *   M1 claim: in MPSC mode `tail` is the next sequence to claim, not to
+ *      publish. Block/Reject: a producer acquires `head` (A2), checks room
+ *      (tail - head < capacity) and claims [t, t+n) with an acq_rel CAS on
+ *      tail. DropOldest: it claims with fetch_add (no room check) and makes
+ *      each slot free as in C1/A3 (below).
+ *   M2 publish: Block/Reject: after writing the slots of its claimed run
+ *      [t, t+k), one release store of stamp(t) = SR_STAMP_FULL(t+k-1): one
+ *      store per batch, and the other stamps of the run are not written.
+ *      DropOldest: per item, stamp(seq) = SR_STAMP_FULL(seq) (the SPSC
+ *      producer does the same before R1, so every item there is stamped).
+ *   M3 consumer: Block/Reject: tail_cache is the end of what it knows is
+ *      ready (mp_start at first), always a run's start. From there it
+ *      acquires stamp(tail_cache); reading SR_STAMP_FULL(x) with
+ *      x - tail_cache < capacity (modulo 2^63, the stamp's range) makes
+ *      tail_cache..x ready. Any other value, including a stale stamp of an
+ *      earlier lap (x below tail_cache: runs are at most capacity long),
+ *      means the run is not published yet. DropOldest: the item h is ready
+ *      iff stamp(h) equals SR_STAMP_FULL(h). Stamps are never reset after a
+ *      Block/Reject pop. Items are read in claim order: a slow producer
+ *      holds back the runs claimed after its own.
+ *   DropOldest in MPSC mode: the producer of seq t may evict seq t-capacity
+ *      (C1 CAS of head from t-capacity) only after it has read the stamp
+ *      SR_STAMP_FULL(t-capacity) (acquire): the item it evicts must have
+ *      been written by its own producer. The consumer claims by C1 only
+ *      sequences whose stamps it read as full (M3), then frees them (R3).
+ *      Each sequence is thus popped once or evicted once, never both.
+ *   Producer count: `producers` starts at 1; sr_ring_add_producer adds one
+ *      (upgrading on first use); closing the producer side drops one, and
+ *      only the last sets SR_CLOSED_PRODUCER. Every producer finishes its
+ *      pushes before it closes, so closed + SR_CLOSED_PRODUCER seen by the
+ *      consumer means every claimed item is published.
  *
  * Return codes are 0 or a negative errno: -EAGAIN (would block: full on push,
  * empty on pop), -ENOBUFS (Reject: full), -EPIPE (closed: a push after either
@@ -57,7 +107,7 @@ extern "C" {
 #endif
 
 #define SR_MAGIC UINT64_C(0x31474e49524c5053) /* "SPLRING1", little-endian */
-#define SR_VERSION 1u
+#define SR_VERSION 2u /* 2: stamps for every ring, producers and mp_start (MPSC) */
 
 /* Independently written words are kept 128 bytes apart: two 64-byte lines,
  * because the adjacent-line prefetcher pulls lines in pairs. */
@@ -84,6 +134,8 @@ enum sr_wait {
 /* Bits of `closed`. */
 #define SR_CLOSED_PRODUCER 1u
 #define SR_CLOSED_CONSUMER 2u
+#define SR_MULTI 4u /* not a close: the ring is in MPSC mode (U1) */
+#define SR_CLOSED_MASK (SR_CLOSED_PRODUCER | SR_CLOSED_CONSUMER)
 
 /* Bits of `flags`. */
 #define SR_FLAG_SHARED 1u /* memory shared across processes: non-private futex */
@@ -108,12 +160,13 @@ struct sr_ring {
 	uint64_t mask;
 	uint64_t elem_size;
 	uint64_t slots_offset;  /* from the start of the ring, multiple of SR_LINE */
-	uint64_t stamps_offset; /* 0 unless DropOldest */
+	uint64_t stamps_offset; /* from the start of the ring, multiple of 8 */
 	uint64_t total_size;    /* bytes, header + slots + stamps */
 	uint32_t flags;
 	_Atomic uint32_t refs; /* owners of a heap ring; see sr_ring_release */
 
-	/* Line 1: next sequence to publish. Written by the producer only (R1). */
+	/* Line 1: next sequence to publish, written by the producer only (R1);
+	 * in MPSC mode the next sequence to claim (M1). */
 	_Alignas(SR_LINE) _Atomic uint64_t tail;
 
 	/* Line 2: producer-private. head_cache is the last `head` the producer
@@ -127,16 +180,20 @@ struct sr_ring {
 	_Alignas(SR_LINE) _Atomic uint64_t head;
 
 	/* Line 4: consumer-private. tail_cache is the last `tail` the consumer
-	 * saw (refreshed only when the ring looks empty). */
+	 * saw (refreshed only when the ring looks empty); in MPSC mode the end
+	 * of the runs it knows are published (M3). */
 	_Alignas(SR_LINE) uint64_t tail_cache;
 
-	/* Line 5: rarely written control words. prod_wait / cons_wait are the
-	 * futex words of W1 (a producer waiting for space / a consumer waiting
-	 * for data). */
+	/* Line 5: rarely written control words. closed holds SR_CLOSED_* and
+	 * SR_MULTI; prod_wait / cons_wait are the futex words of W1 (producers
+	 * waiting for space / the consumer waiting for data); producers counts
+	 * open producer handles; mp_start is the first sequence published by
+	 * stamps (valid once SR_MULTI is set, U1). */
 	_Alignas(SR_LINE) _Atomic uint32_t closed;
 	_Atomic uint32_t prod_wait;
 	_Atomic uint32_t cons_wait;
-	uint32_t _reserved;
+	_Atomic uint32_t producers;
+	_Atomic uint64_t mp_start;
 };
 
 _Static_assert(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
@@ -152,9 +209,10 @@ static inline void *sr_ring_slot(const struct sr_ring *r, uint64_t seq)
 	return (char *)r + r->slots_offset + (seq & r->mask) * r->elem_size;
 }
 
-/* Stamp of sequence `seq` (DropOldest only). SR_STAMP_FREE(seq) means the
- * slot is free for seq; SR_STAMP_FULL(seq) means it holds seq; once seq is
- * consumed it becomes SR_STAMP_FREE(seq + capacity). Free and full values
+/* Stamp of sequence `seq` (DropOldest, and MPSC mode). SR_STAMP_FREE(seq)
+ * means the slot is free for seq; SR_STAMP_FULL(seq) means it holds seq;
+ * under DropOldest, once seq is consumed it becomes SR_STAMP_FREE(seq +
+ * capacity). A zeroed stamp is full for no sequence. Free and full values
  * have different parity, so even with capacity 1 "holds seq" can never be
  * read as "free for seq + 1". The doubling drops the top bit of seq, which
  * is harmless: a slot's stamps only move by capacity <= 2^30 at a time. */
@@ -181,7 +239,8 @@ SR_API void sr_ring_release(struct sr_ring *r);
  * (e.g. a shared mapping): 0 or -EINVAL. */
 SR_API int sr_ring_validate(const struct sr_ring *r, size_t size);
 
-/* Producer side. NOT safe for more than one producer thread.
+/* Producer side. Safe for one producer thread; once the ring is in MPSC
+ * mode (sr_ring_add_producer), for any number of them at once.
  * sr_ring_try_push never waits: 0, -EAGAIN (full; under DropOldest it evicts
  * instead), -EPIPE. sr_ring_push follows the ring's backpressure: Block waits
  * per the wait strategy; DropOldest evicts the oldest item and counts it (if
@@ -211,9 +270,21 @@ SR_API int sr_ring_pop(struct sr_ring *r, void *out);
 SR_API int sr_ring_pop_bulk(struct sr_ring *r, void *out, unsigned n);
 SR_API int sr_ring_pop_burst(struct sr_ring *r, void *out, unsigned n);
 
-/* Any thread. sr_ring_close sets `side` (SR_CLOSED_PRODUCER or
+/* MPSC. sr_ring_add_producer registers one more producer and upgrades the
+ * ring to MPSC mode on first use (U1). Call it from a thread that holds a
+ * producer reference while none of that producer's pushes is in flight
+ * (before the upgrade, the sole producer's thread): 0, or -EPIPE if the
+ * producer side (every producer) or the consumer has closed.
+ * sr_ring_is_multi reports whether the ring is in MPSC mode. */
+SR_API int sr_ring_add_producer(struct sr_ring *r);
+SR_API int sr_ring_is_multi(const struct sr_ring *r);
+
+/* Any thread. sr_ring_close closes `side` (SR_CLOSED_PRODUCER or
  * SR_CLOSED_CONSUMER) and wakes every sleeper: 0, or -EPIPE if that side was
- * already closed. */
+ * already closed. For the producer side it releases one producer reference
+ * (each producer closes once, after its last push); the side closes with
+ * the last. sr_ring_closed returns the SR_CLOSED_* bits (SR_MULTI masked
+ * out). */
 SR_API int sr_ring_close(struct sr_ring *r, uint32_t side);
 SR_API uint32_t sr_ring_closed(const struct sr_ring *r);
 SR_API uint64_t sr_ring_len(const struct sr_ring *r);

@@ -7,6 +7,7 @@
  *	SR_STRESS_TIMEOUT	seconds one scenario may take before the
  *				watchdog aborts (default 60)
  *	SR_STRESS_ONLY		run only the scenarios whose name contains it
+ *				("mpsc" selects the multi-producer ones)
  *
  * Every check aborts with a message; every scenario prints one "ok" line.
  */
@@ -591,13 +592,13 @@ static void test_config(void)
 	CHECK(sr_ring_size(NULL) == 0, "NULL config");
 
 	c = good;
-	CHECK(sr_ring_size(&c) == 768 + 128, "size %zu", sr_ring_size(&c));
+	CHECK(sr_ring_size(&c) == 768 + 128 + 32, "size %zu", sr_ring_size(&c));
 	c.backpressure = SR_DROP_OLDEST;
 	CHECK(sr_ring_size(&c) == 768 + 128 + 32, "size %zu", sr_ring_size(&c));
 	c = (struct sr_config){ .capacity = 1024, .elem_size = 8, .backpressure = SR_REJECT };
-	CHECK(sr_ring_size(&c) == 768 + 8192, "size %zu", sr_ring_size(&c));
+	CHECK(sr_ring_size(&c) == 768 + 8192 + 8192, "size %zu", sr_ring_size(&c));
 	c = (struct sr_config){ .capacity = 1, .elem_size = 1, .flags = SR_FLAG_SHARED };
-	CHECK(sr_ring_size(&c) == 768 + 128, "size %zu", sr_ring_size(&c));
+	CHECK(sr_ring_size(&c) == 768 + 128 + 8, "size %zu", sr_ring_size(&c));
 	c = (struct sr_config){ .capacity = SR_MAX_CAPACITY, .elem_size = 512, .backpressure = SR_DROP_OLDEST };
 	CHECK(sr_ring_size(&c) == 768 + (UINT64_C(1) << 39) + (UINT64_C(1) << 33), "size %zu", sr_ring_size(&c));
 
@@ -682,6 +683,473 @@ static void test_config(void)
 	printf("ok  config: bad configs, size, init, validate, batch edges  %.2fs\n", now() - t0);
 }
 
+/* --- (g) MPSC: several producer threads, upgraded under load --- */
+
+/* Item value: producer id << 40 | that producer's sequence. */
+#define MP_SHIFT 40
+#define MP_SEQ(v) ((v) & ((UINT64_C(1) << MP_SHIFT) - 1))
+#define MP_ID(v) ((v) >> MP_SHIFT)
+#define MAXP 8
+
+struct mscen {
+	const char *name;
+	struct sr_config cfg;
+	unsigned k;	   /* producer threads */
+	uint64_t n;	   /* items per producer */
+	bool wrap;	   /* sequences cross 2^64 after the upgrade */
+	unsigned push_ops; /* OP_* the producers mix */
+	unsigned pop_ops;  /* OP_POP* the consumer mixes */
+	unsigned maxk;	   /* largest batch */
+	unsigned pace;	   /* DropOldest: cpu pauses per item pushed */
+	unsigned cons_nap; /* consumer naps every this many items (0: never) */
+	bool expect_park;  /* the consumer must see producers parked */
+};
+
+struct mshared;
+
+struct mprod {
+	struct mshared *x;
+	unsigned id;
+	uint64_t evicted_out; /* items push_evict handed back */
+};
+
+struct mshared {
+	const struct mscen *s;
+	struct sr_ring *r;
+	uint64_t start;
+	struct mprod prod[MAXP];
+	pthread_t th[MAXP]; /* th[1..k-1] are written by producer 0 */
+	uint8_t *popped_map;		/* DropOldest, the consumer's */
+	_Atomic uint8_t *evicted_map;	/* DropOldest, every producer's */
+	uint64_t popped, prod_parked_seen;
+	uint64_t mp_start_seen;		/* mp_start, read after the run */
+	atomic_uint_fast64_t cons_popped; /* progress, for producer 0 */
+	atomic_int ready;
+};
+
+static void *mproducer(void *arg);
+
+static void mmark_evicted(struct mshared *x, uint64_t v)
+{
+	uint64_t i = MP_ID(v) * x->s->n + MP_SEQ(v);
+	uint8_t bit = (uint8_t)(1u << i % 8);
+
+	CHECK(MP_ID(v) < x->s->k && MP_SEQ(v) < x->s->n, "evicted a stranger %" PRIx64, v);
+	CHECK(!(atomic_fetch_or(&x->evicted_map[i / 8], bit) & bit), "evicted %" PRIx64 " twice", v);
+}
+
+/* Producer 0 is the ring's first producer: it pushes alone (SPSC) until
+ * the consumer is busy, then, having just pushed, upgrades the ring with
+ * sr_ring_add_producer and starts the others one by one. */
+static void *mproducer(void *arg)
+{
+	struct mprod *me = arg;
+	struct mshared *x = me->x;
+	const struct mscen *s = x->s;
+	struct sr_ring *r = x->r;
+	uint64_t esz = s->cfg.elem_size, cap = s->cfg.capacity, tag = (uint64_t)me->id << MP_SHIFT;
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	bool reject = s->cfg.backpressure == SR_REJECT;
+	unsigned char buf[MAXK * sizeof(struct item24)], ev[sizeof(struct item24)];
+	uint64_t seq = 0, rng = 0x9e3779b9 + me->id, last_ev[MAXP] = { 0 }, split = s->n / 4;
+	unsigned fails = 0, started = me->id ? s->k : 1;
+	int rc = 0;
+
+	if (me->id == 0) {
+		atomic_fetch_add(&x->ready, 1);
+		while (atomic_load(&x->ready) < 2)
+			sched_yield();
+	}
+	while (seq < s->n || started < s->k) {
+		if (started < s->k && seq >= split && atomic_load(&x->cons_popped) > 0) {
+			/* Upgrade (first time) under load; no push of ours is
+			 * in flight. The new producer counts before it runs. */
+			CHECK(sr_ring_add_producer(r) == 0, "add_producer");
+			CHECK(sr_ring_is_multi(r), "not multi after add_producer");
+			x->prod[started] = (struct mprod){ .x = x, .id = started };
+			CHECK(pthread_create(&x->th[started], NULL, mproducer, &x->prod[started]) == 0,
+			      "pthread_create");
+			started++;
+			continue;
+		}
+		if (seq == s->n) { /* done before the consumer got going */
+			sched_yield();
+			continue;
+		}
+		unsigned op = pick(&rng, s->push_ops);
+		uint64_t k = 1 + rnd(&rng) % s->maxk, done = 0;
+
+		if (k > s->n - seq)
+			k = s->n - seq;
+		if (!drop && k > cap)
+			k = cap;
+		switch (op) {
+		case OP_PUSH:
+			make_item(buf, esz, tag | seq);
+			rc = sr_ring_push(r, buf);
+			CHECK(rc == 0 || (reject && rc == -ENOBUFS), "push: %d", rc);
+			done = rc == 0;
+			break;
+		case OP_TRY:
+			make_item(buf, esz, tag | seq);
+			rc = sr_ring_try_push(r, buf);
+			CHECK(rc == 0 || (!drop && rc == -EAGAIN), "try_push: %d", rc);
+			done = rc == 0;
+			break;
+		case OP_EVICT:
+			make_item(buf, esz, tag | seq);
+			rc = sr_ring_push_evict(r, buf, ev);
+			CHECK(rc == 0 || (drop && rc == 1) || (reject && rc == -ENOBUFS), "push_evict: %d", rc);
+			if (rc == 1) {
+				uint64_t e = item_seq(ev, esz);
+
+				mmark_evicted(x, e);
+				/* One producer evicts in claim order, so per
+				 * origin in its sequence order. */
+				CHECK(e != (tag | seq) && (last_ev[MP_ID(e)] == 0 || MP_SEQ(e) >= last_ev[MP_ID(e)]),
+				      "evicted %" PRIx64 " out of order", e);
+				last_ev[MP_ID(e)] = MP_SEQ(e) + 1;
+				me->evicted_out++;
+			}
+			done = rc >= 0;
+			break;
+		case OP_BULK:
+			for (uint64_t i = 0; i < k; i++)
+				make_item(buf + i * esz, esz, tag | (seq + i));
+			rc = sr_ring_push_bulk(r, buf, (unsigned)k);
+			CHECK(rc == (int)k || (!drop && rc == -EAGAIN), "push_bulk(%" PRIu64 "): %d", k, rc);
+			done = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		case OP_BURST:
+			for (uint64_t i = 0; i < k; i++)
+				make_item(buf + i * esz, esz, tag | (seq + i));
+			rc = sr_ring_push_burst(r, buf, (unsigned)k);
+			CHECK(rc >= 0 && (uint64_t)rc <= k && (!drop || rc == (int)k), "push_burst(%" PRIu64 "): %d",
+			      k, rc);
+			done = (uint64_t)rc;
+			break;
+		}
+		seq += done;
+		for (uint64_t i = 0; i < done * s->pace; i++)
+			sr_relax();
+		if (done)
+			fails = 0;
+		else
+			backoff(&fails);
+	}
+	/* Each producer closes once; only the last closes the side. */
+	CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "close");
+	return NULL;
+}
+
+static void *mconsumer(void *arg)
+{
+	struct mshared *x = arg;
+	const struct mscen *s = x->s;
+	struct sr_ring *r = x->r;
+	uint64_t esz = s->cfg.elem_size, cap = s->cfg.capacity;
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	unsigned char buf[MAXK * sizeof(struct item24)];
+	uint64_t expect[MAXP] = { 0 }, rng = 0x7f4a7c15, next_nap = s->cons_nap;
+	unsigned fails = 0;
+	int rc = 0;
+
+	atomic_fetch_add(&x->ready, 1);
+	while (atomic_load(&x->ready) < 2)
+		sched_yield();
+	for (;;) {
+		unsigned op = pick(&rng, s->pop_ops);
+		uint64_t k = 1 + rnd(&rng) % s->maxk, got = 0;
+
+		if (k > cap)
+			k = cap;
+		if (s->expect_park && atomic_load_explicit(&r->prod_wait, memory_order_relaxed))
+			x->prod_parked_seen++;
+		switch (op) {
+		case OP_POP:
+			rc = sr_ring_pop(r, buf);
+			CHECK(rc == 0 || rc == -EPIPE, "pop: %d", rc);
+			got = rc == 0;
+			break;
+		case OP_TRYPOP:
+			rc = sr_ring_try_pop(r, buf);
+			CHECK(rc == 0 || rc == -EAGAIN || rc == -EPIPE, "try_pop: %d", rc);
+			got = rc == 0;
+			break;
+		case OP_POPBULK:
+			rc = sr_ring_pop_bulk(r, buf, (unsigned)k);
+			CHECK(rc == (int)k || rc == -EAGAIN || rc == -EPIPE, "pop_bulk(%" PRIu64 "): %d", k, rc);
+			got = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		case OP_POPBURST:
+			rc = sr_ring_pop_burst(r, buf, (unsigned)k);
+			CHECK((rc >= 0 && (uint64_t)rc <= k) || rc == -EPIPE, "pop_burst(%" PRIu64 "): %d", k, rc);
+			got = rc > 0 ? (uint64_t)rc : 0;
+			break;
+		}
+		if (rc == -EPIPE)
+			break;
+		for (uint64_t i = 0; i < got; i++) {
+			uint64_t v = item_seq(buf + i * esz, esz), id = MP_ID(v), q = MP_SEQ(v);
+
+			CHECK(id < s->k && q < s->n, "popped a stranger %" PRIx64, v);
+			if (drop) {
+				/* Per producer FIFO, gaps allowed (evicted). */
+				CHECK(q >= expect[id], "producer %" PRIu64 ": popped %" PRIu64 ", expected >= %" PRIu64,
+				      id, q, expect[id]);
+				mark(x->popped_map, id * s->n + q, "popped");
+			} else {
+				CHECK(q == expect[id], "producer %" PRIu64 ": popped %" PRIu64 ", expected %" PRIu64, id,
+				      q, expect[id]);
+			}
+			expect[id] = q + 1;
+			x->popped++;
+		}
+		if (got)
+			atomic_store_explicit(&x->cons_popped, x->popped, memory_order_relaxed);
+		if (got)
+			fails = 0;
+		else
+			backoff(&fails);
+		if (s->cons_nap && x->popped >= next_nap) {
+			nap(&rng);
+			next_nap = x->popped + s->cons_nap;
+		}
+	}
+	/* -EPIPE only after every item of every producer. */
+	if (!drop)
+		for (unsigned i = 0; i < s->k; i++)
+			CHECK(expect[i] == s->n, "-EPIPE with producer %u at %" PRIu64 " of %" PRIu64, i, expect[i],
+			      s->n);
+	CHECK(sr_ring_pop(r, buf) == -EPIPE && sr_ring_try_pop(r, buf) == -EPIPE &&
+	      sr_ring_pop_burst(r, buf, 1) == -EPIPE && sr_ring_pop_bulk(r, buf, 1) == -EPIPE,
+	      "drained ring not -EPIPE");
+	return NULL;
+}
+
+static void mrun(const struct mscen *s)
+{
+	struct mshared x = { .s = s };
+	bool drop = s->cfg.backpressure == SR_DROP_OLDEST;
+	uint64_t total = s->n * s->k, evicted, evicted_out = 0;
+	pthread_t c;
+	double t0;
+	int err;
+
+	CHECK(s->k >= 2 && s->k <= MAXP && s->n >= 16, "%s: bad scenario", s->name);
+	wd_arm(s->name);
+	x.r = sr_ring_new(&s->cfg, &err);
+	CHECK(x.r && err == 0, "%s: sr_ring_new: %d", s->name, err);
+	/* Wrap: the SPSC part (n/4 items of producer 0, and whatever the
+	 * consumer's start adds) stays below 2^64, the MPSC part crosses. */
+	x.start = s->wrap ? UINT64_MAX - s->n / 4 - 2 * s->cfg.capacity - 500 : 0;
+	if (s->wrap)
+		set_start(x.r, x.start);
+	if (drop) {
+		x.popped_map = calloc(total / 8 + 1, 1);
+		x.evicted_map = calloc(total / 8 + 1, 1);
+		CHECK(x.popped_map && x.evicted_map, "calloc");
+	}
+	x.prod[0] = (struct mprod){ .x = &x, .id = 0 };
+	t0 = now();
+	CHECK(pthread_create(&c, NULL, mconsumer, &x) == 0, "pthread_create");
+	CHECK(pthread_create(&x.th[0], NULL, mproducer, &x.prod[0]) == 0, "pthread_create");
+	/* Producer 0 wrote th[1..] before it ended: joining it first orders
+	 * those writes before our reads. */
+	for (unsigned i = 0; i < s->k; i++)
+		pthread_join(x.th[i], NULL);
+	pthread_join(c, NULL);
+	t0 = now() - t0;
+
+	for (unsigned i = 0; i < s->k; i++)
+		evicted_out += x.prod[i].evicted_out;
+	evicted = sr_ring_evicted(x.r);
+	x.mp_start_seen = atomic_load(&x.r->mp_start) - x.start;
+	CHECK(sr_ring_is_multi(x.r), "%s: not multi", s->name);
+	CHECK(sr_ring_closed(x.r) == SR_CLOSED_PRODUCER, "%s: closed %u", s->name, sr_ring_closed(x.r));
+	CHECK(atomic_load(&x.r->producers) == 0, "%s: producers", s->name);
+	CHECK(sr_ring_close(x.r, SR_CLOSED_PRODUCER) == -EPIPE, "%s: close after the last", s->name);
+	CHECK(sr_ring_add_producer(x.r) == -EPIPE, "%s: add_producer after close", s->name);
+	expect_push_epipe(x.r);
+	CHECK(atomic_load(&x.r->tail) == x.start + total, "%s: tail", s->name);
+	CHECK(sr_ring_len(x.r) == 0, "%s: len %" PRIu64 " after drain", s->name, sr_ring_len(x.r));
+	CHECK(x.popped + evicted == total,
+	      "%s: popped %" PRIu64 " + evicted %" PRIu64 " != pushed %" PRIu64, s->name, x.popped, evicted, total);
+	CHECK(drop || evicted == 0, "%s: evicted without DropOldest", s->name);
+	CHECK(evicted_out <= evicted, "%s: evicted_out", s->name);
+	CHECK(x.mp_start_seen >= s->n / 4 && x.mp_start_seen <= s->n, "%s: upgraded at %" PRIu64, s->name,
+	      x.mp_start_seen);
+	if (drop)
+		for (uint64_t i = 0; i <= total / 8; i++)
+			CHECK(!(x.popped_map[i] & atomic_load(&x.evicted_map[i])),
+			      "%s: item both popped and evicted near %" PRIu64, s->name, i * 8);
+	if (s->expect_park)
+		CHECK(x.prod_parked_seen > 0, "%s: no producer ever parked", s->name);
+	printf("ok  %-28s %-6s %-5s cap=%-4" PRIu64 " esz=%-2" PRIu64 " k=%u pushed=%-7" PRIu64 " popped=%-7" PRIu64
+	       " evicted=%-7" PRIu64 " (out %" PRIu64 ") upgraded@%" PRIu64 " parked-seen=%" PRIu64 " %.2fs\n",
+	       s->name, bp_name[s->cfg.backpressure], wait_name[s->cfg.wait], s->cfg.capacity, s->cfg.elem_size,
+	       s->k, total, x.popped, evicted, evicted_out, x.mp_start_seen, x.prod_parked_seen, t0);
+	fflush(stdout);
+	free(x.popped_map);
+	free((void *)x.evicted_map);
+	sr_ring_release(x.r);
+}
+
+/* Single-threaded MPSC semantics: counting, close, upgrade order, results. */
+static void test_mpsc_basic(void)
+{
+	double t0 = now();
+	uint64_t v[16], out[16];
+
+	wd_arm("mpsc-basic");
+	for (uint32_t bp = SR_BLOCK; bp <= SR_REJECT; bp++) {
+		struct sr_ring *r = mk(4, bp, SR_WAIT_PARK);
+		bool drop = bp == SR_DROP_OLDEST;
+
+		CHECK(atomic_load(&r->producers) == 1 && !sr_ring_is_multi(r), "fresh ring");
+		for (uint64_t i = 0; i < 4; i++)
+			CHECK(atomic_load(sr_ring_stamp(r, i)) == SR_STAMP_FREE(i), "stamp %" PRIu64, i);
+		/* Two SPSC items, the upgrade, then MPSC items: one order. */
+		for (v[0] = 0; v[0] < 2; v[0]++)
+			CHECK(sr_ring_push(r, v) == 0, "push");
+		CHECK(sr_ring_pop(r, out) == 0 && out[0] == 0, "pop before upgrade");
+		CHECK(sr_ring_add_producer(r) == 0 && sr_ring_is_multi(r), "upgrade");
+		CHECK(atomic_load(&r->mp_start) == 2 && atomic_load(&r->producers) == 2, "mp_start");
+		CHECK(sr_ring_closed(r) == 0, "SR_MULTI is not a close: %u", sr_ring_closed(r));
+		CHECK(sr_ring_add_producer(r) == 0 && atomic_load(&r->producers) == 3, "third producer");
+		for (v[0] = 2; v[0] < 5; v[0]++)
+			CHECK(sr_ring_try_push(r, v) == 0, "push after upgrade");
+		CHECK(sr_ring_len(r) == 4, "len %" PRIu64, sr_ring_len(r));
+		v[0] = 5;
+		if (drop) {
+			CHECK(sr_ring_push_evict(r, v, out) == 1 && out[0] == 1 && sr_ring_evicted(r) == 1,
+			      "evict across the upgrade");
+		} else {
+			CHECK(sr_ring_try_push(r, v) == -EAGAIN && sr_ring_push_bulk(r, v, 1) == -EAGAIN &&
+			      sr_ring_push_burst(r, v, 3) == 0, "full");
+			CHECK(bp != SR_REJECT || sr_ring_push(r, v) == -ENOBUFS, "reject full");
+			CHECK(sr_ring_pop(r, out) == 0 && out[0] == 1, "pop below mp_start");
+			CHECK(sr_ring_push_burst(r, v, 1) == 1, "burst");
+		}
+		/* 2, 3, 4, 5 now. */
+		CHECK(sr_ring_pop_bulk(r, out, 3) == 3 && out[0] == 2 && out[2] == 4, "pop_bulk");
+		for (int i = 0; i < 6; i++)
+			v[i] = 6 + (uint64_t)i;
+		if (drop) {
+			/* 5, 6..11 into 4: 5..7 go. */
+			CHECK(sr_ring_push_bulk(r, v, 6) == 6 && sr_ring_evicted(r) == 4, "drop bulk > capacity");
+			CHECK(sr_ring_pop_burst(r, out, 8) == 4 && out[0] == 8 && out[3] == 11, "drop pop");
+		} else {
+			CHECK(sr_ring_push_bulk(r, v, 5) == -EINVAL, "bulk > capacity");
+			CHECK(sr_ring_push_burst(r, v, 6) == 3, "burst partial");
+			CHECK(sr_ring_pop_burst(r, out, 8) == 4 && out[0] == 5 && out[3] == 8, "burst pop");
+		}
+		CHECK(sr_ring_try_pop(r, out) == -EAGAIN && sr_ring_pop_burst(r, out, 2) == 0, "empty");
+		/* Three producers close; the side closes with the last. */
+		v[0] = 42;
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0 && sr_ring_closed(r) == 0, "first close");
+		CHECK(sr_ring_try_push(r, v) == 0, "others still push");
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0 && sr_ring_closed(r) == 0, "second close");
+		CHECK(sr_ring_try_pop(r, out) == 0 && out[0] == 42, "pop");
+		CHECK(sr_ring_try_push(r, v) == 0, "last still pushes");
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0 && sr_ring_closed(r) == SR_CLOSED_PRODUCER,
+		      "last close");
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == -EPIPE, "close past the last");
+		CHECK(sr_ring_add_producer(r) == -EPIPE, "add after the side closed");
+		expect_push_epipe(r);
+		CHECK(sr_ring_pop_bulk(r, out, 2) == -EAGAIN, "bulk past the end");
+		CHECK(sr_ring_pop(r, out) == 0 && out[0] == 42, "drain");
+		CHECK(sr_ring_pop(r, out) == -EPIPE && sr_ring_try_pop(r, out) == -EPIPE &&
+		      sr_ring_pop_burst(r, out, 2) == -EPIPE && sr_ring_pop_bulk(r, out, 2) == -EPIPE, "drained");
+		CHECK(sr_ring_is_multi(r) && sr_ring_closed(r) == SR_CLOSED_PRODUCER, "bits");
+		sr_ring_release(r);
+
+		/* A closed consumer refuses new producers. */
+		r = mk(4, bp, SR_WAIT_SPIN);
+		CHECK(sr_ring_close(r, SR_CLOSED_CONSUMER) == 0, "close consumer");
+		CHECK(sr_ring_add_producer(r) == -EPIPE && !sr_ring_is_multi(r), "add after consumer close");
+		sr_ring_release(r);
+	}
+	printf("ok  mpsc-basic: upgrade order, counting, close, batches  %.2fs\n", now() - t0);
+}
+
+/* Producers blocked on a full Block ring in MPSC mode: the consumer's close
+ * releases them all with -EPIPE; a pop releases one of them. */
+static void test_mpsc_close(void)
+{
+	double t0 = now();
+
+	wd_arm("mpsc-close");
+	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++) {
+		struct sr_ring *r = mk(4, SR_BLOCK, wait);
+		struct blocked b[4] = { 0 };
+		pthread_t t[4];
+		uint64_t v = 7, out;
+		int woken = -1;
+
+		for (int i = 0; i < 4; i++) {
+			CHECK(sr_ring_try_push(r, &v) == 0, "fill");
+			CHECK(sr_ring_add_producer(r) == 0, "add_producer");
+		}
+		for (int i = 0; i < 4; i++) {
+			b[i].r = r;
+			CHECK(pthread_create(&t[i], NULL, blocked_push, &b[i]) == 0, "pthread_create");
+		}
+		sleep_us(20000);
+		if (wait == SR_WAIT_PARK)
+			for (int i = 0; !atomic_load(&r->prod_wait); i++) {
+				CHECK(i < 5000, "producers never parked");
+				sleep_us(1000);
+			}
+		for (int i = 0; i < 4; i++)
+			CHECK(!atomic_load(&b[i].done), "producer %d did not block (rc %d)", i, b[i].rc);
+		/* One pop makes room for exactly one of them. */
+		CHECK(sr_ring_pop(r, &out) == 0 && out == 7, "pop");
+		for (int n = 0; woken < 0; n++) {
+			CHECK(n < 5000, "no producer took the free slot");
+			sleep_us(1000);
+			for (int i = 0; i < 4; i++)
+				if (atomic_load(&b[i].done))
+					woken = i;
+		}
+		CHECK(b[woken].rc == 0, "woken push: %d", b[woken].rc);
+		sleep_us(5000);
+		for (int i = 0; i < 4; i++)
+			CHECK(i == woken || !atomic_load(&b[i].done), "two producers took one slot");
+		CHECK(sr_ring_close(r, SR_CLOSED_CONSUMER) == 0, "close");
+		for (int i = 0; i < 4; i++) {
+			pthread_join(t[i], NULL);
+			CHECK(i == woken || b[i].rc == -EPIPE, "blocked push %d returned %d, want -EPIPE", i, b[i].rc);
+		}
+		expect_push_epipe(r);
+		CHECK(sr_ring_pop(r, &out) == -EPIPE, "pop after consumer close");
+		sr_ring_release(r);
+
+		/* A consumer blocked on an empty MPSC ring: woken by a push of
+		 * an added producer, then -EPIPE once every producer closed. */
+		r = mk(4, SR_BLOCK, wait);
+		struct blocked c = { .r = r };
+		pthread_t ct;
+		CHECK(sr_ring_add_producer(r) == 0, "add_producer");
+		CHECK(pthread_create(&ct, NULL, blocked_pop, &c) == 0, "pthread_create");
+		sleep_us(5000);
+		CHECK(sr_ring_try_push(r, &v) == 0, "push");
+		pthread_join(ct, NULL);
+		CHECK(c.rc == 0 && memcmp(c.buf, &v, 8) == 0, "woken pop: %d", c.rc);
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "first close");
+		c = (struct blocked){ .r = r };
+		CHECK(pthread_create(&ct, NULL, blocked_pop, &c) == 0, "pthread_create");
+		sleep_us(5000);
+		CHECK(!atomic_load(&c.done), "pop did not wait for the second producer");
+		CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "last close");
+		pthread_join(ct, NULL);
+		CHECK(c.rc == -EPIPE, "blocked pop returned %d, want -EPIPE", c.rc);
+		sr_ring_release(r);
+	}
+	printf("ok  mpsc-close: blocked producers released by close, consumer by the last producer  %.2fs\n",
+	       now() - t0);
+}
+
 int main(void)
 {
 	const char *e, *only;
@@ -738,7 +1206,47 @@ int main(void)
 		{ "wrap drop/1024/u64", CFG(1024, 8, SR_DROP_OLDEST, SR_WAIT_SPIN, 0), n / 4, .wrap = true, ALL,
 		  .maxk = 32, .pace = 8 },
 	};
-
+	/* MPSC: n items in all, shared by k producers; producer 0 upgrades
+	 * the ring after a quarter of its own, under load. Spin only with two
+	 * producers: more spinners than the two CPUs stall on time slices. */
+#define MP(np) .k = np, .n = n / 20 / np + 16
+#define MPS(np) .k = np, .n = n / 40 / np + 16 /* the slow ones: tiny rings, many sleeps */
+	const struct mscen mscens[] = {
+		{ "mpsc block/2/1024/u64", CFG(1024, 8, SR_BLOCK, SR_WAIT_SPIN, 0), MP(2), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 32 },
+		{ "mpsc block/4/16/s24", CFG(16, 24, SR_BLOCK, SR_WAIT_PARK, 64), MP(4), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 8 },
+		{ "mpsc block/8/64/u64", CFG(64, 8, SR_BLOCK, SR_WAIT_SPIN_YIELD, 64), MP(8), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 16 },
+		{ "mpsc block/8/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 32), MPS(8), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 4 },
+		{ "mpsc reject/2/64/u64", CFG(64, 8, SR_REJECT, SR_WAIT_PARK, 128), MP(2), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 16 },
+		{ "mpsc reject/4/4/s24", CFG(4, 24, SR_REJECT, SR_WAIT_SPIN_YIELD, 64), MPS(4), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 4 },
+		{ "mpsc reject/8/16/u64", CFG(16, 8, SR_REJECT, SR_WAIT_PARK, 64), MP(8), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 8 },
+		{ "mpsc drop/2/1024/u64", CFG(1024, 8, SR_DROP_OLDEST, SR_WAIT_SPIN, 0), MP(2), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 32, .pace = 8 },
+		{ "mpsc drop/4/4/s24", CFG(4, 24, SR_DROP_OLDEST, SR_WAIT_SPIN_YIELD, 64), MP(4),
+		  .push_ops = PUSH_ALL, .pop_ops = POP_ALL, .maxk = 8, .pace = 16 },
+		{ "mpsc drop/8/16/u64", CFG(16, 8, SR_DROP_OLDEST, SR_WAIT_PARK, 64), MP(8), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 8, .pace = 8 },
+		/* capacity 1: every push evicts the other producers' items */
+		{ "mpsc drop/4/1/s24", CFG(1, 24, SR_DROP_OLDEST, SR_WAIT_PARK, 16), MPS(4),
+		  .push_ops = OP_PUSH | OP_EVICT | OP_BURST, .pop_ops = OP_POP | OP_POPBURST, .maxk = 2, .pace = 16 },
+		/* Park both ways: a slow consumer keeps producers asleep */
+		{ "mpsc park/slow-consumer/4", CFG(8, 24, SR_BLOCK, SR_WAIT_PARK, 16), .k = 4, .n = n / 400 + 16,
+		  .push_ops = OP_PUSH | OP_BULK, .pop_ops = OP_POP | OP_POPBURST, .maxk = 4, .cons_nap = 8,
+		  .expect_park = true },
+		/* Across the 2^64 wrap, after the upgrade */
+		{ "mpsc wrap block/4/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), MPS(4), .wrap = true,
+		  .push_ops = PUSH_ALL, .pop_ops = POP_ALL, .maxk = 4 },
+		{ "mpsc wrap drop/4/16/u64", CFG(16, 8, SR_DROP_OLDEST, SR_WAIT_SPIN_YIELD, 64), MPS(4), .wrap = true,
+		  .push_ops = PUSH_ALL, .pop_ops = POP_ALL, .maxk = 8, .pace = 8 },
+	};
+#undef MP
+#undef MPS
 
 	only = getenv("SR_STRESS_ONLY");
 	if (!only || strstr("config", only))
@@ -748,6 +1256,13 @@ int main(void)
 	for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
 		if (!only || strstr(scens[i].name, only))
 			run(&scens[i]);
+	if (!only || strstr("mpsc-basic", only))
+		test_mpsc_basic();
+	if (!only || strstr("mpsc-close", only))
+		test_mpsc_close();
+	for (size_t i = 0; i < sizeof(mscens) / sizeof(mscens[0]); i++)
+		if (!only || strstr(mscens[i].name, only))
+			mrun(&mscens[i]);
 	printf("all ok (N=%" PRIu64 ") in %.2fs\n", n, now() - t0);
 	return 0;
 }

@@ -16,6 +16,10 @@
 // several peers at once. A peer takes its own reference to the ring
 // (sr_ring_retain) for the life of its thread, so the ring outlives the Go
 // handles if it has to.
+//
+// StartProducers runs several C producers on one ring at once (its MPSC
+// mode), and StartMultiConsumer checks what they sent. Ring makes a ring with
+// this package's own copy of the core, for tests that need no Go backend.
 package cpeer
 
 /*
@@ -34,16 +38,27 @@ package cpeer
 // Largest batch a peer moves in one call.
 #define PEER_BATCH 64
 
+// MPSC items: producer id << PEER_ID_SHIFT | that producer's sequence.
+#define PEER_ID_SHIFT 40
+#define PEER_MAX_IDS 64
+
 struct peer {
 	pthread_t thread;
 	struct sr_ring *ring;
 	uint64_t n;         // items to push, or items expected
+	uint64_t tag;       // producer: or'ed into every value (id << 40)
 	int batch;          // producer: push with sr_ring_push_burst
 	int rc;             // 0 or the first error (negative errno)
 	uint64_t count;     // items pushed or popped
 	uint64_t bad_index; // consumer: index of the first mismatch
 	uint64_t bad_value; // consumer: the value found there
 	int bad;            // consumer: a mismatch was seen
+	// MPSC consumer: items expected per producer id, the next sequence
+	// expected from each, and whether gaps are allowed (DropOldest).
+	unsigned nids;
+	int gaps;
+	uint64_t want[PEER_MAX_IDS];
+	uint64_t next[PEER_MAX_IDS];
 };
 
 static void *producer_main(void *arg)
@@ -54,7 +69,11 @@ static void *producer_main(void *arg)
 
 	if (!p->batch) {
 		for (uint64_t i = 0; i < p->n; i++) {
-			rc = sr_ring_push(r, &i);
+			uint64_t v = p->tag | i;
+
+			// Reject: full is not an error for a peer, it retries.
+			while ((rc = sr_ring_push(r, &v)) == -ENOBUFS)
+				sched_yield();
 			if (rc < 0)
 				break;
 			p->count = i + 1;
@@ -68,7 +87,7 @@ static void *producer_main(void *arg)
 			unsigned off = 0;
 
 			for (unsigned j = 0; j < k; j++)
-				buf[j] = next + j;
+				buf[j] = p->tag | (next + j);
 			while (off < k) {
 				int got = sr_ring_push_burst(r, buf + off, k - off);
 
@@ -149,11 +168,76 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-static struct peer *peer_start(struct sr_ring *r, uint64_t n, int batch,
-			       void *(*fn)(void *), int *err)
+// Pops like consumer_main until -EPIPE, from several producers at once:
+// item v comes from producer v >> 40, whose items must arrive in their own
+// order (v & (2^40 - 1) = 0, 1, 2, ...), with gaps only if p->gaps. At the
+// end, without gaps, each producer id must have sent exactly want[id].
+static void *multi_consumer_main(void *arg)
+{
+	struct peer *p = arg;
+	struct sr_ring *r = p->ring;
+	uint64_t buf[PEER_BATCH];
+	uint64_t count = 0;
+	unsigned step = 0;
+	int rc;
+
+	for (;;) {
+		int got;
+
+		step++;
+		if (step % 4 == 0) {
+			rc = sr_ring_pop(r, buf);
+			if (rc < 0)
+				break;
+			got = 1;
+		} else {
+			got = sr_ring_pop_burst(r, buf, 1 + (step * 7) % PEER_BATCH);
+			if (got < 0) {
+				rc = got;
+				break;
+			}
+			if (got == 0) {
+				rc = sr_ring_pop(r, buf);
+				if (rc < 0)
+					break;
+				got = 1;
+			}
+		}
+		for (int j = 0; j < got; j++, count++) {
+			uint64_t id = buf[j] >> PEER_ID_SHIFT;
+			uint64_t seq = buf[j] & ((UINT64_C(1) << PEER_ID_SHIFT) - 1);
+			int ok = id < p->nids && (p->gaps ? seq >= p->next[id] : seq == p->next[id]);
+
+			if (!ok && !p->bad) {
+				p->bad = 1;
+				p->bad_index = count;
+				p->bad_value = buf[j];
+			}
+			if (id < p->nids)
+				p->next[id] = seq + 1;
+		}
+	}
+	p->count = count;
+	if (rc == -EPIPE && !(sr_ring_closed(r) & SR_CLOSED_CONSUMER))
+		rc = 0;
+	if (rc == 0 && p->bad)
+		rc = -EILSEQ;
+	for (unsigned id = 0; rc == 0 && !p->gaps && id < p->nids; id++) {
+		if (p->next[id] != p->want[id]) {
+			p->bad = 2;
+			p->bad_index = id;
+			p->bad_value = p->next[id];
+			rc = -ENODATA;
+		}
+	}
+	p->rc = rc;
+	sr_ring_release(r);
+	return NULL;
+}
+
+static struct peer *peer_new(struct sr_ring *r, uint64_t n, int batch, int *err)
 {
 	struct peer *p = calloc(1, sizeof(*p));
-	int rc;
 
 	if (!p) {
 		*err = -ENOMEM;
@@ -162,6 +246,15 @@ static struct peer *peer_start(struct sr_ring *r, uint64_t n, int batch,
 	p->ring = r;
 	p->n = n;
 	p->batch = batch;
+	return p;
+}
+
+// Starts fn on p (from peer_new), or frees p and returns NULL.
+static struct peer *peer_run(struct peer *p, void *(*fn)(void *), int *err)
+{
+	struct sr_ring *r = p->ring;
+	int rc;
+
 	sr_ring_retain(r); // the thread's own reference, dropped by the thread
 	rc = pthread_create(&p->thread, NULL, fn, p);
 	if (rc != 0) {
@@ -174,9 +267,60 @@ static struct peer *peer_start(struct sr_ring *r, uint64_t n, int batch,
 	return p;
 }
 
+static struct peer *peer_start(struct sr_ring *r, uint64_t n, int batch,
+			       void *(*fn)(void *), int *err)
+{
+	struct peer *p = peer_new(r, n, batch, err);
+
+	return p ? peer_run(p, fn, err) : NULL;
+}
+
 static struct peer *start_producer(struct sr_ring *r, uint64_t n, int batch, int *err)
 {
 	return peer_start(r, n, batch, producer_main, err);
+}
+
+// One more producer of an MPSC ring: registered here, on the calling thread
+// (sr_ring_add_producer, which upgrades the ring the first time), before its
+// thread exists; the thread closes its producer reference when it is done.
+// If the thread cannot start, the registration is undone by that close.
+static struct peer *start_mp_producer(struct sr_ring *r, uint64_t id, uint64_t n, int batch, int *err)
+{
+	struct peer *p = peer_new(r, n, batch, err);
+
+	if (!p)
+		return NULL;
+	p->tag = id << PEER_ID_SHIFT;
+	*err = sr_ring_add_producer(r);
+	if (*err) {
+		free(p);
+		return NULL;
+	}
+	p = peer_run(p, producer_main, err);
+	if (!p)
+		sr_ring_close(r, SR_CLOSED_PRODUCER);
+	return p;
+}
+
+static struct peer *start_multi_consumer(struct sr_ring *r, const uint64_t *want, unsigned nids, int gaps, int *err)
+{
+	struct peer *p;
+	uint64_t n = 0;
+
+	if (nids > PEER_MAX_IDS) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	for (unsigned i = 0; i < nids; i++)
+		n += want[i];
+	p = peer_new(r, n, 0, err);
+	if (!p)
+		return NULL;
+	p->nids = nids;
+	p->gaps = gaps;
+	for (unsigned i = 0; i < nids; i++)
+		p->want[i] = want[i];
+	return peer_run(p, multi_consumer_main, err);
 }
 
 static struct peer *start_consumer(struct sr_ring *r, uint64_t n, int *err)
@@ -210,6 +354,26 @@ static int join_consumer(struct peer *p, uint64_t *count, uint64_t *bad_index, u
 {
 	return join_peer(p, count, bad_index, bad_value);
 }
+
+// A ring made by this package's copy of the core, for tests that do
+// without the root package.
+static struct sr_ring *ring_new(uint64_t capacity, uint32_t backpressure, uint32_t wait, int *err)
+{
+	struct sr_config cfg = {
+		.capacity = capacity,
+		.elem_size = 8,
+		.backpressure = backpressure,
+		.wait = wait,
+		.spins = 100,
+	};
+
+	return sr_ring_new(&cfg, err);
+}
+
+static int ring_push(struct sr_ring *r, uint64_t v)
+{
+	return sr_ring_push(r, &v);
+}
 */
 import "C"
 
@@ -224,10 +388,18 @@ import (
 type Peer struct {
 	p        *C.struct_peer
 	consumer bool
+	want     []uint64 // multi-producer consumer: items per producer id
 	n        uint64
 	startErr error
 	joined   bool
 }
+
+// IDShift places a producer id in the items of StartProducers and
+// StartMultiConsumer: item = id<<IDShift | the producer's sequence number.
+const IDShift = C.PEER_ID_SHIFT
+
+// MaxIDs bounds the producer ids a multi-producer consumer tells apart.
+const MaxIDs = C.PEER_MAX_IDS
 
 // ErrJoined is returned by a second Join.
 var ErrJoined = errors.New("cpeer: peer already joined")
@@ -252,6 +424,84 @@ func StartProducer(ring unsafe.Pointer, n uint64, batch bool) *Peer {
 	pr.p = C.start_producer((*C.struct_sr_ring)(ring), C.uint64_t(n), b, &cerr)
 	if pr.p == nil {
 		pr.startErr = fmt.Errorf("cpeer: start producer: %w", syscall.Errno(-cerr))
+	}
+	return pr
+}
+
+// StartProducers starts k C threads that push into ring (a struct sr_ring *
+// of 8-byte items) at once, thread i pushing the values (id0+i)<<IDShift | j
+// for j = 0..n-1, as StartProducer does (Reject: a full ring is retried),
+// then closing its own producer reference (sr_ring_close of the producer
+// side; the side closes with the last reference).
+//
+// Each thread is registered with sr_ring_add_producer here, on the calling
+// thread, before the thread exists; the first registration upgrades the ring
+// to MPSC mode (U1 in csrc/spillring.h). So the caller must hold a producer
+// reference of the ring (its first producer, or one registered before) and
+// have no push of that producer in flight during the call. The caller keeps
+// its reference and closes it itself. A thread that could not be registered
+// (the ring closed: EPIPE) or started reports that from its Join; so do the
+// ones after it, which are not started.
+func StartProducers(ring unsafe.Pointer, id0, k int, n uint64, batch bool) []*Peer {
+	peers := make([]*Peer, k)
+	var failed error
+	switch {
+	case ring == nil:
+		failed = errors.New("cpeer: nil ring")
+	case id0 < 0 || k < 0 || uint64(id0)+uint64(k) > 1<<(64-IDShift):
+		failed = fmt.Errorf("cpeer: producer ids %d..%d out of range", id0, id0+k-1)
+	}
+	b := C.int(0)
+	if batch {
+		b = 1
+	}
+	for i := range peers {
+		pr := &Peer{n: n}
+		peers[i] = pr
+		if failed != nil {
+			pr.startErr = failed
+			continue
+		}
+		var cerr C.int
+		pr.p = C.start_mp_producer((*C.struct_sr_ring)(ring), C.uint64_t(id0+i), C.uint64_t(n), b, &cerr)
+		if pr.p == nil {
+			pr.startErr = fmt.Errorf("cpeer: start producer %d: %w", id0+i, syscall.Errno(-cerr))
+			failed = fmt.Errorf("cpeer: producer %d not started: %w", id0+i, pr.startErr)
+		}
+	}
+	return peers
+}
+
+// StartMultiConsumer starts a C thread that pops from ring like
+// StartConsumer, but for several producers (StartProducers): an item
+// id<<IDShift | seq must have id < len(want), and each id's items must
+// arrive in their own order 0, 1, 2, ... Without gaps, Join reports an error
+// unless every id sent exactly want[id] items. With gaps (DropOldest rings,
+// which evict) an id's sequence only has to grow, and the caller compares
+// Join's count plus the ring's evictions with what was pushed.
+func StartMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool) *Peer {
+	pr := &Peer{consumer: true, want: append([]uint64(nil), want...)}
+	for _, w := range want {
+		pr.n += w
+	}
+	switch {
+	case ring == nil:
+		pr.startErr = errors.New("cpeer: nil ring")
+		return pr
+	case len(want) == 0 || len(want) > MaxIDs:
+		pr.startErr = fmt.Errorf("cpeer: %d producer ids, want 1..%d", len(want), MaxIDs)
+		return pr
+	}
+	g := C.int(0)
+	if gaps {
+		g = 1
+	}
+	var cerr C.int
+	// C copies want before it returns.
+	pr.p = C.start_multi_consumer((*C.struct_sr_ring)(ring), (*C.uint64_t)(unsafe.Pointer(&pr.want[0])),
+		C.unsigned(len(want)), g, &cerr)
+	if pr.p == nil {
+		pr.startErr = fmt.Errorf("cpeer: start consumer: %w", syscall.Errno(-cerr))
 	}
 	return pr
 }
@@ -302,6 +552,14 @@ func (pr *Peer) Join() (count uint64, err error) {
 		side = "consumer"
 	}
 	switch {
+	case rc == -C.EILSEQ && pr.want != nil:
+		v := uint64(badValue)
+		return count, fmt.Errorf("cpeer: C consumer: item %d is producer %d's %d: out of order or unknown (%d items popped): %w",
+			uint64(badIndex), v>>IDShift, v&(1<<IDShift-1), count, syscall.Errno(C.EILSEQ))
+	case rc == -C.ENODATA && pr.want != nil:
+		id := uint64(badIndex)
+		return count, fmt.Errorf("cpeer: C consumer: producer %d sent %d items, want %d: %w",
+			id, uint64(badValue), pr.want[id], syscall.Errno(C.ENODATA))
 	case rc == -C.EILSEQ && pr.consumer:
 		return count, fmt.Errorf("cpeer: C consumer: item %d is %d, want %d (%d items popped): %w",
 			uint64(badIndex), uint64(badValue), uint64(badIndex), count, syscall.Errno(C.EILSEQ))
@@ -309,8 +567,75 @@ func (pr *Peer) Join() (count uint64, err error) {
 		return count, fmt.Errorf("cpeer: C %s stopped after %d of %d items: %w", side, count, pr.n, syscall.Errno(-rc))
 	case rc > 0:
 		return count, fmt.Errorf("cpeer: C %s: unexpected result %d", side, int(rc))
-	case pr.consumer && count != pr.n:
+	case pr.consumer && pr.want == nil && count != pr.n:
 		return count, fmt.Errorf("cpeer: C consumer popped %d items, want %d", count, pr.n)
 	}
 	return count, nil
+}
+
+// Backpressure and Wait are the ring's enum sr_backpressure and enum
+// sr_wait, for NewRing.
+type (
+	Backpressure uint32
+	Wait         uint32
+)
+
+const (
+	Block      Backpressure = C.SR_BLOCK
+	DropOldest Backpressure = C.SR_DROP_OLDEST
+	Reject     Backpressure = C.SR_REJECT
+
+	Spin      Wait = C.SR_WAIT_SPIN
+	SpinYield Wait = C.SR_WAIT_SPIN_YIELD
+	Park      Wait = C.SR_WAIT_PARK
+)
+
+// Ring is a ring of 8-byte items made by this package's own copy of the C
+// core (sr_ring_new), so that tests of the peers need no Go backend. Its
+// creator holds the ring's first producer reference; Push and
+// CloseProducer act for that producer, from one goroutine at a time.
+type Ring struct {
+	r *C.struct_sr_ring
+}
+
+func errno(rc C.int) error {
+	if rc >= 0 {
+		return nil
+	}
+	return syscall.Errno(-rc)
+}
+
+// NewRing makes a ring of capacity 8-byte items (a power of two).
+func NewRing(capacity uint64, bp Backpressure, w Wait) (*Ring, error) {
+	var cerr C.int
+	r := C.ring_new(C.uint64_t(capacity), C.uint32_t(bp), C.uint32_t(w), &cerr)
+	if r == nil {
+		return nil, fmt.Errorf("cpeer: sr_ring_new: %w", errno(cerr))
+	}
+	return &Ring{r: r}, nil
+}
+
+// Pointer is the struct sr_ring *, for the Start functions.
+func (r *Ring) Pointer() unsafe.Pointer { return unsafe.Pointer(r.r) }
+
+// Push is sr_ring_push of v: nil, or EPIPE, ENOBUFS (Reject: full).
+func (r *Ring) Push(v uint64) error { return errno(C.ring_push(r.r, C.uint64_t(v))) }
+
+// CloseProducer closes the creator's producer reference (sr_ring_close).
+func (r *Ring) CloseProducer() error { return errno(C.sr_ring_close(r.r, C.SR_CLOSED_PRODUCER)) }
+
+// CloseConsumer closes the consumer side (sr_ring_close).
+func (r *Ring) CloseConsumer() error { return errno(C.sr_ring_close(r.r, C.SR_CLOSED_CONSUMER)) }
+
+// Evicted is sr_ring_evicted: the items DropOldest threw away.
+func (r *Ring) Evicted() uint64 { return uint64(C.sr_ring_evicted(r.r)) }
+
+// IsMulti is sr_ring_is_multi: whether the ring is in MPSC mode.
+func (r *Ring) IsMulti() bool { return C.sr_ring_is_multi(r.r) != 0 }
+
+// Release drops the creator's reference to the ring's memory
+// (sr_ring_release); peers hold their own while they run.
+func (r *Ring) Release() {
+	C.sr_ring_release(r.r)
+	r.r = nil
 }

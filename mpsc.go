@@ -1,0 +1,268 @@
+package spillring
+
+import (
+	"math"
+	"runtime"
+	"sync/atomic"
+)
+
+// The multi-producer (MPSC) mode of a ring: csrc/spillring.h specifies it
+// (U1, U2, M1-M3); this is the Go side, quoting the same labels. A ring
+// starts single-producer; Producer.Clone upgrades it, once and for good.
+// Producers then claim sequences on the shared tail and publish each slot
+// with its stamp, so the consumer only ever reads fully written slots, in
+// claim order. No lock is taken on any push or pop.
+
+// addProducer counts one more open producer handle (the `producers` word,
+// shared with C's sr_ring_add_producer). It fails once the producer side or
+// the consumer has closed.
+func (r *ring[T]) addProducer() bool {
+	for {
+		n := atomic.LoadUint32(&r.l.producers)
+		if n == 0 || r.closedBits() != 0 {
+			return false
+		}
+		if atomic.CompareAndSwapUint32(&r.l.producers, n, n+1) {
+			return true
+		}
+	}
+}
+
+// releaseProducer drops one producer handle; the last one closes the
+// producer side. Every handle finishes its pushes before it closes, so a
+// consumer that sees closedProducer sees every claimed item published. It
+// reports false if no reference was left: C code that took the producer
+// side over (CRing) closed it already.
+func (r *ring[T]) releaseProducer() bool {
+	defer runtime.KeepAlive(r)
+	for {
+		n := atomic.LoadUint32(&r.l.producers)
+		if n == 0 {
+			return false
+		}
+		if !atomic.CompareAndSwapUint32(&r.l.producers, n, n-1) {
+			continue
+		}
+		if n == 1 {
+			return r.close(closedProducer)
+		}
+		// A Push of the closing handle may be parked in another
+		// goroutine: wake the producers so it re-checks its handle.
+		r.wakeProducer()
+		return true
+	}
+}
+
+// upgrade is U1, run by the ring's sole producer with no push in flight:
+// everything below its tail was published by R1, so that is where stamp
+// publication starts. The mode bit is stored last; whoever sees it sees
+// mpStart.
+func (r *ring[T]) upgrade() {
+	l := r.l
+	atomic.StoreUint64(&l.mpStart, l.tail)
+	atomic.OrUint32(&l.closed, modeMulti)
+	runtime.KeepAlive(r)
+}
+
+// --- Producers, MPSC mode. Any number of goroutines (and C threads). ---
+
+// mpClaim claims up to n free sequences for a Block/Reject push (M1) and
+// returns the first and how many (0: full). hc is the calling handle's own
+// cache of head.
+func (r *ring[T]) mpClaim(hc *uint64, n uint64) (uint64, uint64) {
+	l := r.l
+	for {
+		t := atomic.LoadUint64(&l.tail)
+		used := t - *hc
+		if used >= r.cap {
+			*hc = atomic.LoadUint64(&l.head) // A2
+			r.shadow.acquireHead()
+			used = t - *hc
+			if used > r.cap {
+				// Head passed this stale tail: others claimed and
+				// the consumer popped meanwhile. Read tail again.
+				continue
+			}
+			if used == r.cap {
+				return t, 0
+			}
+		}
+		k := min(r.cap-used, n)
+		if atomic.CompareAndSwapUint64(&l.tail, t, t+k) { // M1
+			return t, k
+		}
+	}
+}
+
+// mpPublish writes vs into the claimed run t.. and publishes the run with
+// one store of its first stamp, naming its last sequence (M2), then wakes a
+// parked consumer.
+func (r *ring[T]) mpPublish(t uint64, vs []T) {
+	if len(vs) == 0 {
+		return
+	}
+	r.copyIn(t, vs)
+	r.shadow.releaseTail()
+	publish(r.stamp(t), stampFull(t+uint64(len(vs))-1)) // M2
+	if r.park {
+		r.wakeConsumer()
+	}
+	runtime.KeepAlive(r)
+}
+
+// runRest reads stamp s of a run's start seq (M3, Block/Reject): how many
+// sequences past seq the run holds, and false if s is not (yet) the stamp
+// of a run starting at seq. A stale stamp of an earlier lap names a
+// sequence below seq (runs are at most capacity long), which fails the
+// range check. The stamp keeps 63 bits of the sequence.
+func (r *ring[T]) runRest(seq, s uint64) (uint64, bool) {
+	rest := (s>>1 - seq) & (math.MaxUint64 >> 1)
+	return rest, s&1 == 1 && rest < r.cap
+}
+
+// mpTryPush pushes one item if there is room (Block and Reject modes).
+func (r *ring[T]) mpTryPush(hc *uint64, v T) bool {
+	t, k := r.mpClaim(hc, 1)
+	if k == 0 {
+		return false
+	}
+	r.mpPublish(t, []T{v})
+	return true
+}
+
+// mpPushBurst pushes as many of vs as fit now, in order, in one claim.
+func (r *ring[T]) mpPushBurst(hc *uint64, vs []T) int {
+	if len(vs) == 0 {
+		return 0
+	}
+	t, k := r.mpClaim(hc, uint64(len(vs)))
+	r.mpPublish(t, vs[:k])
+	return int(k)
+}
+
+// mpPushEvict pushes all of vs under DropOldest: one fetch_add claim (M1),
+// then each slot is freed or its old item evicted before it is written. The
+// error is the evict spout's first.
+func (r *ring[T]) mpPushEvict(vs []T) error {
+	var err error
+	n := uint64(len(vs))
+	t := atomic.AddUint64(&r.l.tail, n) - n // M1
+	for i := range vs {
+		if e := r.mpClaimSlot(t + uint64(i)); err == nil {
+			err = e
+		}
+		r.mpPublish(t+uint64(i), vs[i:i+1])
+	}
+	return err
+}
+
+// mpClaimSlot makes the slot of seq t free for its producer under
+// DropOldest: the consumer freed it (A3), or this producer evicts seq
+// t-capacity by winning the CAS on head (C1). It may evict only an item
+// whose stamp it has read as full: otherwise the item's own producer may
+// still be writing it.
+func (r *ring[T]) mpClaimSlot(t uint64) error {
+	st := r.stamp(t)
+	old := t - r.cap
+	for spins := 0; ; spins++ {
+		switch atomic.LoadUint64(st) {
+		case stampFree(t): // A3
+			r.shadow.acquireHead()
+			return nil
+		case stampFull(old):
+			r.shadow.acquireTail()
+			if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
+				atomic.AddUint64(&r.l.evicted, 1)
+				return r.evict(*r.slot(old))
+			}
+		}
+		// The consumer is copying seq old out, an older seq is still being
+		// evicted, or seq old's producer has not published yet.
+		if spins > 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// --- The consumer, MPSC mode. ---
+
+// mpReady counts the items ready from head h on, up to max (M3).
+// Block/Reject: those below mpStart were published by R1 before U1, the
+// others by their runs' stamps; tailCache keeps the end of the runs seen,
+// always a run's start. DropOldest: each item by its own stamp, read afresh
+// (an eviction may have taken what was ready).
+func (r *ring[T]) mpReady(h, max uint64) uint64 {
+	l := r.l
+	if r.mode == DropOldest {
+		var n uint64
+		for n < max && atomic.LoadUint64(r.stamp(h+n)) == stampFull(h+n) { // M3
+			n++
+		}
+		r.shadow.acquireTail()
+		return n
+	}
+	end := l.tailCache
+	if start := atomic.LoadUint64(&l.mpStart); int64(start-end) > 0 {
+		end = start
+	}
+	for end-h < max {
+		rest, ok := r.runRest(end, atomic.LoadUint64(r.stamp(end))) // M3
+		if !ok {
+			break
+		}
+		end += rest + 1
+	}
+	r.shadow.acquireTail()
+	l.tailCache = end
+	return min(end-h, max)
+}
+
+// mpPop takes the oldest item in MPSC mode, if it is ready.
+func (r *ring[T]) mpPop() (T, bool) {
+	var one [1]T
+	if r.mpPopBatch(one[:]) == 0 {
+		return one[0], false
+	}
+	return one[0], true
+}
+
+// mpPopBatch moves up to len(dst) ready items into dst in MPSC mode and
+// releases their slots with one store (R2), or one C1 claim and their R3
+// stamps under DropOldest.
+func (r *ring[T]) mpPopBatch(dst []T) int {
+	l := r.l
+	if r.mode == DropOldest {
+		for {
+			h := atomic.LoadUint64(&l.head)
+			n := r.mpReady(h, uint64(len(dst)))
+			if n == 0 {
+				return 0
+			}
+			// Stamps read full and head still h at the CAS: no producer
+			// evicted any of them (that would have moved head past).
+			if !atomic.CompareAndSwapUint64(&l.head, h, h+n) { // C1
+				continue
+			}
+			r.copyOut(h, dst[:n])
+			r.shadow.releaseHead()
+			for i := range n {
+				publish(r.stamp(h+i), stampFree(h+i+r.cap)) // R3
+			}
+			runtime.KeepAlive(r)
+			return int(n)
+		}
+	}
+	h := l.head
+	n := r.mpReady(h, uint64(len(dst)))
+	if n == 0 {
+		return 0
+	}
+	r.copyOut(h, dst[:n])
+	r.shadow.releaseHead()
+	publish(&l.head, h+n) // R2
+	if r.park {
+		r.wakeProducer()
+	}
+	runtime.KeepAlive(r)
+	return int(n)
+}
