@@ -30,6 +30,7 @@ check:
 # snippet against the public header.
 cwarn:
 	$(CC) $(CWARN) -c csrc/ring.c -o /dev/null
+	$(CC) $(CWARN) -c csrc/spill.c -o /dev/null
 	$(CC) $(CWARN) -c csrc/example/consumer.c -o /dev/null
 
 # The pthread stress harness, plain, under ThreadSanitizer and under
@@ -59,5 +60,8 @@ benchtest:
 bench:
 	cd bench && $(GO) run ./cmd/sidebyside
 
+# go test -fuzz takes one target per run: each gets the same budget.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOps -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzSpillRing -fuzztime $(FUZZTIME) .

@@ -11,7 +11,8 @@ import (
 	"unsafe"
 )
 
-// New creates a single-producer single-consumer channel of T.
+// New creates a channel of T: single-producer single-consumer until the
+// Producer is cloned (see Producer.Clone), multi-producer from then on.
 //
 // Items are copied in and out of a ring of cfg.Capacity slots. On the C
 // backend the ring lives in C memory (see CRing); on the Go backend in Go
@@ -22,6 +23,16 @@ func New[T any](cfg Config) (*Producer[T], *Consumer[T], error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var evicted Spout[T]
+	if cfg.Evicted != nil {
+		var ok bool
+		if evicted, ok = cfg.Evicted.(Spout[T]); !ok {
+			return nil, nil, fmt.Errorf("%w: Evicted is a %T, not a Spout[%v]", ErrInvalidConfig, cfg.Evicted, reflect.TypeFor[T]())
+		}
+		if cfg.Backpressure != DropOldest {
+			return nil, nil, fmt.Errorf("%w: Evicted is set but Backpressure is %v, not DropOldest", ErrInvalidConfig, cfg.Backpressure)
+		}
+	}
 	var r *ring[T]
 	if cfg.Backend == BackendC {
 		if r, err = newCRing[T](cfg); err != nil {
@@ -30,7 +41,10 @@ func New[T any](cfg Config) (*Producer[T], *Consumer[T], error) {
 	} else {
 		r = newGoRing[T](cfg)
 	}
-	return &Producer[T]{r: r}, &Consumer[T]{r: r}, nil
+	if evicted != nil {
+		r.onEvict = evicted.Send
+	}
+	return &Producer[T]{r: r, h: r.stats.newHandle()}, &Consumer[T]{r: r}, nil
 }
 
 // Make creates a channel of the given capacity with the default Config, like
@@ -66,36 +80,44 @@ func newGoRing[T any](cfg Config) *ring[T] {
 	r.setup(cfg, false)
 	l.capacity, l.mask, l.elemSize = r.cap, r.mask, uint64(unsafe.Sizeof(*new(T)))
 	l.backpressure, l.wait, l.spins = uint32(cfg.Backpressure), uint32(cfg.Wait.kind-1), uint32(cfg.Wait.spins)
-	var stamps []uint64
+	l.producers = 1
+	// Every ring has stamps: an upgrade to MPSC mode needs them, and
+	// until then nothing touches them (zeroed pages cost no memory).
+	stamps := make([]uint64, cfg.Capacity)
 	if cfg.Backpressure == DropOldest {
-		stamps = make([]uint64, cfg.Capacity)
 		for i := range stamps {
 			stamps[i] = stampFree(uint64(i))
 		}
-		r.stamps = unsafe.Pointer(&stamps[0])
 	}
+	r.stamps = unsafe.Pointer(&stamps[0])
 	r.parker = newChanParker(&l.prodWait)
 	r.keep = [...]any{words, slots, stamps}
 	return r
 }
 
-// Producer is the sending side of a channel.
+// Producer is a sending handle of a channel.
 //
-// A Producer has one owner: Push, TryPush, PushContext, PushBatch and
-// HasCapacity must not be called concurrently (it is a single-producer
-// ring). Close, Len, Cap and Evicted may be called from any goroutine; Close
-// releases a Push blocked in another goroutine.
+// A Producer has one owner: Push, TryPush, PushContext, PushBatch,
+// HasCapacity and Clone must not be called concurrently on one handle. For
+// a second sending goroutine, Clone the Producer and give it the clone:
+// each handle has its own owner. Close, Len, Cap, Evicted, Stats and
+// IsUpgraded may be called from any goroutine; Close releases a Push of
+// this handle blocked in another goroutine.
 //
-// A Push of x synchronizes before the Pop that returns x.
+// A Push of x synchronizes before the Pop that returns x. Items of one
+// handle are popped in the order it pushed them; items of different
+// handles interleave in the order they claimed their slots.
 type Producer[T any] struct {
 	_ noCopy
 	r *ring[T]
+	h *prodHandle
 }
 
 // Push appends v, following the Backpressure: Block waits for space (per the
-// WaitStrategy), DropOldest evicts the oldest item if the channel is full,
-// Reject returns ErrFull. It returns ErrClosed if either side has closed,
-// including while it waits.
+// WaitStrategy), DropOldest evicts the oldest item if the channel is full
+// (to the Config.Evicted spout, if any: see ErrEvictedLost), Reject returns
+// ErrFull. It returns ErrClosed if either side has closed, including while
+// it waits.
 func (p *Producer[T]) Push(v T) error {
 	// The fast path (room, Block or Reject, no W1) is written out here
 	// rather than calling tryPush: one call and one mode switch fewer. It
@@ -117,21 +139,57 @@ func (p *Producer[T]) Push(v T) error {
 }
 
 func (p *Producer[T]) pushSlow(v T) error {
-	r := p.r
-	if r.closedBits() != 0 {
+	if p.closed() {
 		return ErrClosed
 	}
+	r := p.r
 	if r.mode == DropOldest {
-		r.pushEvict(v)
-		return nil
+		return p.pushEvict(v)
 	}
-	if r.tryPush(v) {
+	if p.tryPush(v) {
 		return nil
 	}
 	if r.mode == Reject {
+		p.h.rejected.Add(1)
 		return ErrFull
 	}
 	return p.pushWait(nil, v)
+}
+
+// closed reports whether this handle or the channel is closed.
+func (p *Producer[T]) closed() bool {
+	return p.r.closedBits() != 0 || p.h.closed.Load() != 0
+}
+
+// tryPush, pushBurst, pushEvict and pushEvictBatch pick the ring's SPSC or
+// MPSC protocol. A handle in SPSC mode cannot see the mode change under it:
+// only its own Clone (or a C producer added by its owner) upgrades.
+func (p *Producer[T]) tryPush(v T) bool {
+	if p.r.multi() {
+		return p.r.mpTryPush(&p.h.headCache, v)
+	}
+	return p.r.tryPush(v)
+}
+
+func (p *Producer[T]) pushBurst(vs []T) int {
+	if p.r.multi() {
+		return p.r.mpPushBurst(&p.h.headCache, vs)
+	}
+	return p.r.pushBurst(vs)
+}
+
+func (p *Producer[T]) pushEvict(v T) error {
+	if p.r.multi() {
+		return p.r.mpPushEvict([]T{v})
+	}
+	return p.r.pushEvict(v)
+}
+
+func (p *Producer[T]) pushEvictBatch(vs []T) error {
+	if p.r.multi() {
+		return p.r.mpPushEvict(vs)
+	}
+	return p.r.pushEvictBatch(vs)
 }
 
 // PushContext is Push that gives up when ctx is done, returning ctx.Err().
@@ -143,14 +201,13 @@ func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := p.r
-	if r.closedBits() != 0 {
+	if p.closed() {
 		return ErrClosed
 	}
-	if r.mode != Block {
+	if p.r.mode != Block {
 		return p.Push(v)
 	}
-	if r.tryPush(v) {
+	if p.tryPush(v) {
 		return nil
 	}
 	return p.pushWait(ctx, v)
@@ -158,7 +215,7 @@ func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
 
 func (p *Producer[T]) pushWait(ctx context.Context, v T) error {
 	r := p.r
-	err := r.await(false, func() bool { return r.tryPush(v) }, ctx, time.Time{})
+	err := r.await(p.h, func() bool { return p.tryPush(v) }, ctx, time.Time{})
 	runtime.KeepAlive(r)
 	return err
 }
@@ -167,16 +224,18 @@ func (p *Producer[T]) pushWait(ctx context.Context, v T) error {
 // channel is full (under DropOldest it evicts instead, as Push does) and
 // ErrClosed if either side has closed.
 func (p *Producer[T]) TryPush(v T) error {
-	r := p.r
-	if r.closedBits() != 0 {
+	if p.closed() {
 		return ErrClosed
 	}
+	r := p.r
 	if r.mode == DropOldest {
-		r.pushEvict(v)
+		return p.pushEvict(v)
+	}
+	if p.tryPush(v) {
 		return nil
 	}
-	if r.tryPush(v) {
-		return nil
+	if r.mode == Reject {
+		p.h.rejected.Add(1)
 	}
 	return ErrFull
 }
@@ -192,7 +251,7 @@ func (p *Producer[T]) TryPush(v T) error {
 // capacity).
 func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 	r := p.r
-	if r.closedBits() != 0 {
+	if p.closed() {
 		return 0, ErrClosed
 	}
 	if len(vs) == 0 {
@@ -200,21 +259,21 @@ func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 	}
 	switch r.mode {
 	case DropOldest:
-		r.pushEvictBatch(vs)
-		return len(vs), nil
+		return len(vs), p.pushEvictBatch(vs)
 	case Reject:
-		n := r.pushBurst(vs)
+		n := p.pushBurst(vs)
 		if n < len(vs) {
+			p.h.rejected.Add(uint64(len(vs) - n))
 			return n, ErrFull
 		}
 		return n, nil
 	}
-	n := r.pushBurst(vs)
+	n := p.pushBurst(vs)
 	if n == len(vs) {
 		return n, nil
 	}
-	err := r.await(false, func() bool {
-		n += r.pushBurst(vs[n:])
+	err := r.await(p.h, func() bool {
+		n += p.pushBurst(vs[n:])
 		return n == len(vs)
 	}, nil, time.Time{})
 	runtime.KeepAlive(r)
@@ -227,16 +286,51 @@ func (p *Producer[T]) HasCapacity() bool {
 	return p.r.length() < int(p.r.cap)
 }
 
-// Close closes the channel for sending. The consumer still drains the items
-// already in it, then gets ErrClosed. Close wakes every blocked side under
-// every wait strategy and may be called from any goroutine. A second Close
-// returns ErrClosed.
+// Close closes this handle: its later pushes return ErrClosed, and a push
+// of it blocked in another goroutine is released. When the last open
+// handle closes, the channel is closed for sending: the consumer still
+// drains the items already in it, then gets ErrClosed. Close wakes every
+// blocked side under every wait strategy and may be called from any
+// goroutine. A second Close of the same handle returns ErrClosed.
 func (p *Producer[T]) Close() error {
-	if !p.r.close(closedProducer) {
+	if !p.h.closed.CompareAndSwap(0, 1) || !p.r.releaseProducer() {
 		return ErrClosed
 	}
 	return nil
 }
+
+// Clone returns a new Producer handle of the same channel, for another
+// goroutine to push with. The first Clone upgrades the channel to
+// multi-producer (MPSC) mode for good: from then on every handle claims
+// slots with an atomic operation on a shared counter instead of the
+// single-producer fast path, and the consumer reads each slot's own
+// publication stamp. No lock is taken in either mode. Each handle is closed
+// on its own; the channel closes for sending with the last one.
+//
+// Clone is called by p's owner, like Push (the upgrade hands over p's
+// single-producer state, so no push of p may be in flight). It returns
+// ErrClosed if p or the channel is closed.
+func (p *Producer[T]) Clone() (*Producer[T], error) {
+	r := p.r
+	if p.closed() || !r.addProducer() {
+		return nil, ErrClosed
+	}
+	if !r.multi() {
+		p.h.headCache = r.l.headCache // p's view of head, handed over
+		r.upgrade()
+	}
+	q := &Producer[T]{r: r, h: r.stats.newHandle()}
+	q.h.headCache = atomic.LoadUint64(&r.l.head)
+	runtime.KeepAlive(r)
+	return q, nil
+}
+
+// IsUpgraded reports whether the channel is in multi-producer mode: a
+// Producer was cloned, or a C producer was added with sr_ring_add_producer.
+func (p *Producer[T]) IsUpgraded() bool { return p.r.multi() }
+
+// Stats returns a snapshot of the channel's counters; see Stats.
+func (p *Producer[T]) Stats() Stats { return p.r.snapshot() }
 
 // Len returns the number of items in the channel (a snapshot).
 func (p *Producer[T]) Len() int { return p.r.length() }
@@ -261,24 +355,33 @@ func (p *Producer[T]) Evicted() uint64 { return p.r.evicted() }
 //
 // A Consumer has one owner: Pop, TryPop, PopBatch, TryPopBatch, PopTimeout,
 // PopContext and All must not be called concurrently. Close, Len, IsEmpty,
-// Cap and Evicted may be called from any goroutine; Close releases a Pop
-// blocked in another goroutine.
+// Cap, Evicted, Stats and IsUpgraded may be called from any goroutine; Close
+// releases a Pop blocked in another goroutine, and every producer handle,
+// blocked or not, gets ErrClosed from then on.
 type Consumer[T any] struct {
 	_ noCopy
 	r *ring[T]
 }
 
-// pop dispatches a non-blocking single pop on the backpressure mode.
+// pop dispatches a non-blocking single pop on the producer mode and the
+// backpressure mode. The SPSC paths switch to MPSC themselves if an upgrade
+// lands between this check and their tail read (U2).
 func (r *ring[T]) pop() (T, bool) {
-	if r.mode == DropOldest {
+	switch {
+	case r.multi():
+		return r.mpPop()
+	case r.mode == DropOldest:
 		return r.popEvictMode()
 	}
 	return r.tryPop()
 }
 
-// popBatch dispatches a non-blocking batch pop on the backpressure mode.
+// popBatch dispatches a non-blocking batch pop, as pop does.
 func (r *ring[T]) popBatch(dst []T) int {
-	if r.mode == DropOldest {
+	switch {
+	case r.multi():
+		return r.mpPopBatch(dst)
+	case r.mode == DropOldest:
 		return r.popClaim(dst)
 	}
 	return r.popBurst(dst)
@@ -289,16 +392,19 @@ func (r *ring[T]) popBatch(dst []T) int {
 // was popped, it returns ErrClosed; a value with a nil error is always an
 // item. After the consumer's own Close it returns ErrClosed.
 func (c *Consumer[T]) Pop() (T, error) {
-	// The fast path, written out as in Push.
+	// The fast path, written out as in Push. `closed` is loaded after tail
+	// (U2): if that tail counts MPSC claims, the mode bit is seen.
 	r := c.r
 	l := r.l
-	if r.fast && atomic.LoadUint32(&l.closed)&closedConsumer == 0 {
+	if r.fast {
 		h := l.head
-		if h == l.tailCache {
-			l.tailCache = atomic.LoadUint64(&l.tail) // A1
+		tc := l.tailCache
+		if h == tc {
+			tc = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
 		}
-		if h != l.tailCache {
+		if atomic.LoadUint32(&l.closed)&(closedConsumer|modeMulti) == 0 && h != tc {
+			l.tailCache = tc
 			s := r.slot(h)
 			v := *s
 			if r.clear {
@@ -308,6 +414,12 @@ func (c *Consumer[T]) Pop() (T, error) {
 			r.shadow.releaseHead()
 			publish(&l.head, h+1) // R2
 			runtime.KeepAlive(r)
+			return v, nil
+		}
+	}
+	if r.multi() && r.closedBits()&closedConsumer == 0 {
+		// MPSC mode: one try before setting up a wait.
+		if v, ok := r.mpPop(); ok {
 			return v, nil
 		}
 	}
@@ -333,7 +445,7 @@ func (c *Consumer[T]) popWait(ctx context.Context, deadline time.Time) (T, error
 	r := c.r
 	var v T
 	var ok bool
-	err := r.await(true, func() bool {
+	err := r.await(nil, func() bool {
 		v, ok = r.popOpen()
 		return ok
 	}, ctx, deadline)
@@ -360,6 +472,12 @@ func (r *ring[T]) popOpen() (T, bool) {
 // TryPop removes and returns the oldest item if there is one. It returns
 // ErrEmpty if there is none yet and ErrClosed if there will be none (the
 // producer closed and the channel is drained, or the consumer closed).
+//
+// In multi-producer mode items are popped in the order their pushes claimed
+// slots, and an item is ready once it is written. A push that claimed its
+// slot but is still writing it holds back the items claimed after it, even
+// ones whose Push has returned: TryPop reports ErrEmpty then, and Pop waits
+// the few nanoseconds it takes.
 func (c *Consumer[T]) TryPop() (T, error) {
 	r := c.r
 	closed := r.closedBits()
@@ -394,7 +512,7 @@ func (c *Consumer[T]) PopBatch(dst []T) (int, error) {
 		return n, nil
 	}
 	var n int
-	err := r.await(true, func() bool {
+	err := r.await(nil, func() bool {
 		if r.closedBits()&closedConsumer == 0 {
 			n = r.popBatch(dst)
 		}
@@ -457,6 +575,13 @@ func (c *Consumer[T]) CRing() (unsafe.Pointer, error) { return c.r.cRing() }
 
 // Evicted returns how many items DropOldest has evicted so far.
 func (c *Consumer[T]) Evicted() uint64 { return c.r.evicted() }
+
+// IsUpgraded reports whether the channel is in multi-producer mode; see
+// Producer.Clone.
+func (c *Consumer[T]) IsUpgraded() bool { return c.r.multi() }
+
+// Stats returns a snapshot of the channel's counters; see Stats.
+func (c *Consumer[T]) Stats() Stats { return c.r.snapshot() }
 
 // noCopy makes go vet's copylocks check flag copies of a handle.
 type noCopy struct{}

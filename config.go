@@ -130,6 +130,14 @@ type Config struct {
 	Wait WaitStrategy
 	// Backend is where the ring lives.
 	Backend Backend
+	// Evicted, if not nil, must be a Spout[T] for the channel's T, and the
+	// Backpressure DropOldest: each item a Go producer evicts is sent to it,
+	// on that producer's goroutine, before the push returns (so it is not
+	// only counted). With several producers (Producer.Clone) it is called
+	// from all of them: make it safe for that, e.g. with Locked. Items
+	// evicted by C producers are only counted. See ErrEvictedLost for a
+	// spout that refuses an item.
+	Evicted any
 }
 
 // validate checks c for element type t and returns it with defaults applied.

@@ -11,13 +11,14 @@ import (
 var (
 	// ErrClosed is returned by a push after either side closed, by a pop
 	// once the producer closed and every item was drained (or after the
-	// consumer closed), and by a second Close. errors.Is(ErrClosed,
+	// consumer closed), and by a second Close. A spout returns it when what
+	// it sends into is closed (a Go channel, a Producer). errors.Is(ErrClosed,
 	// os.ErrClosed) is true.
 	ErrClosed = fmt.Errorf("spillring: channel closed: %w", os.ErrClosed)
 
 	// ErrFull is returned when an item cannot be taken without waiting:
-	// by TryPush on a full channel, and by Push and PushBatch under Reject.
-	// It never means closed.
+	// by TryPush on a full channel, by Push and PushBatch under Reject, and
+	// by a TryChan spout whose Go channel has no room. It never means closed.
 	ErrFull = errors.New("spillring: channel full")
 
 	// ErrEmpty is returned by TryPop when no item is ready and the channel
@@ -29,13 +30,15 @@ var (
 	ErrTimeout = fmt.Errorf("spillring: timeout: %w", os.ErrDeadlineExceeded)
 
 	// ErrInvalidConfig is wrapped by every error New returns for a bad
-	// Config or element type.
+	// Config or element type, and by every error a spout or codec
+	// constructor returns for a bad argument.
 	ErrInvalidConfig = errors.New("spillring: invalid config")
 
 	// ErrPointerType is returned (wrapping ErrInvalidConfig) when the C
 	// backend is asked for an element type that holds Go pointers: the
 	// garbage collector does not scan C memory, so such items would be
-	// freed while still in the ring.
+	// freed while still in the ring. FixedCodec returns it too: the bytes
+	// of a pointer mean nothing to the reader of a frame.
 	ErrPointerType = fmt.Errorf("%w: element type holds Go pointers", ErrInvalidConfig)
 
 	// ErrBackendUnavailable is returned (wrapping ErrInvalidConfig) when the
@@ -46,6 +49,35 @@ var (
 	// ErrNotC is returned by CRing on a channel of the Go backend.
 	ErrNotC = errors.New("spillring: channel is not on the C backend")
 
-	// ErrNilContext is returned by the Context methods when ctx is nil.
+	// ErrNilContext is returned by the Context methods when ctx is nil, and
+	// by Chan (wrapping ErrInvalidConfig as well).
 	ErrNilContext = errors.New("spillring: nil context")
+
+	// ErrMalformedFrame is returned by FrameReader.Read for bytes that are
+	// not a frame: a header or payload cut short (the error also wraps
+	// io.ErrUnexpectedEOF), a payload longer than the reader's maximum, or
+	// a payload the codec rejects. A clean end of the stream, between
+	// frames, is io.EOF instead.
+	ErrMalformedFrame = errors.New("spillring: malformed frame")
+
+	// ErrSequenceComplete is returned by SequencedSpout.Submit for a
+	// sequence number whose parts were all submitted already: it was
+	// emitted, or its last part is waiting for an earlier number. The batch
+	// is not taken.
+	ErrSequenceComplete = errors.New("spillring: sequence number already complete")
+
+	// ErrSequenceBufferFull is returned by SequencedSpout.Submit when
+	// holding the batch would exceed the spout's bound on buffered items or
+	// batches. The batch is not taken; submit it again once earlier
+	// sequence numbers have drained. errors.Is(ErrSequenceBufferFull,
+	// ErrFull) is true.
+	ErrSequenceBufferFull = fmt.Errorf("spillring: sequenced spout buffer full: %w", ErrFull)
+
+	// ErrEvictedLost is wrapped, with the spout's own error, by a push
+	// under DropOldest whose evicted item the Config.Evicted spout refused.
+	// The push itself succeeded: its items are in the channel (do not push
+	// them again). The refused item could not go back into the ring, which
+	// had already given its slot away; it is counted in Stats.Evicted and
+	// reported here rather than lost in silence.
+	ErrEvictedLost = errors.New("spillring: evict spout refused an evicted item")
 )

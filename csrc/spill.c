@@ -1,0 +1,307 @@
+/*
+ * spill.c - the spill ring of spill.h.
+ *
+ * No atomics on the data path: a spill ring has one owner at a time and the
+ * handover between owners carries the ordering (spill.h). Only `refs` is
+ * atomic, because any thread may retain or release the memory.
+ *
+ * A translation unit may take a private copy with
+ *	#define SR_API static
+ *	#include "spill.c"
+ * placed before any system header. spill.c may share a translation unit with
+ * ring.c (the Go package compiles both into one), so its static helpers are
+ * prefixed sp_ where ring.c's are sr_.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+/* A private (static) copy may use only part of the API, and spillring.h then
+ * declares static sr_ring_* functions this file does not define. gcc reports
+ * those at the end of the translation unit, under the diagnostic state in
+ * force there, so this stays in force (no push/pop): a file that includes
+ * spill.c gets -Wunused-function silenced from here on. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#include "spill.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint64_t sp_round_line(uint64_t n)
+{
+	return (n + SR_LINE - 1) & ~(uint64_t)(SR_LINE - 1);
+}
+
+static inline uint64_t sp_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* One item: a constant size lets the compiler emit a move, not a call.
+ * (No wider case: once inlined into a caller that pushes a uint64_t, gcc's
+ * -Warray-bounds flags a 16-byte branch it cannot rule out.) */
+static inline void sp_copy1(void *dst, const void *src, uint64_t size)
+{
+	switch (size) {
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	default:
+		memcpy(dst, src, size);
+	}
+}
+
+/* Copy n items from src into the slots of seq .. seq+n-1 (n <= capacity):
+ * at most two copies, split where the slot array wraps. */
+static void sp_copy_in(struct sr_spill *s, uint64_t seq, const char *src, uint64_t n)
+{
+	uint64_t first = sp_min(n, s->capacity - (seq & s->mask));
+
+	if (n == 0) /* src may be NULL then, which memcpy does not allow */
+		return;
+	memcpy(sr_spill_slot(s, seq), src, first * s->elem_size);
+	if (n > first)
+		memcpy(sr_spill_slot(s, seq + first), src + first * s->elem_size,
+		       (n - first) * s->elem_size);
+}
+
+/* Copy the items of seq .. seq+n-1 (n <= capacity) to dst, likewise. */
+static void sp_copy_out(const struct sr_spill *s, uint64_t seq, char *dst, uint64_t n)
+{
+	uint64_t first = sp_min(n, s->capacity - (seq & s->mask));
+
+	if (n == 0)
+		return;
+	memcpy(dst, sr_spill_slot(s, seq), first * s->elem_size);
+	if (n > first)
+		memcpy(dst + first * s->elem_size, sr_spill_slot(s, seq + first),
+		       (n - first) * s->elem_size);
+}
+
+/* Make room for n more pending items at the end of the pending run, which
+ * the caller has checked fit in the area: the run moves down to index 0 when
+ * it would cross the end. Returns the area index the next item goes to. */
+static uint64_t sp_area_reserve(struct sr_spill *s, uint64_t n)
+{
+	if (s->spill_head + s->spill_len + n > s->spill_capacity) {
+		/* The ranges may overlap: memmove. */
+		memmove(sr_spill_area(s, 0), sr_spill_area(s, s->spill_head),
+			s->spill_len * s->elem_size);
+		s->spill_head = 0;
+	}
+	return s->spill_head + s->spill_len;
+}
+
+/* Drops a Go owner made by overwriting (spill.h): head moves up to
+ * tail - capacity, and spilled counts them. */
+static inline void sp_settle(struct sr_spill *s)
+{
+	uint64_t n = s->tail - s->head;
+
+	if (n > s->capacity) {
+		s->head += n - s->capacity;
+		s->spilled += n - s->capacity;
+	}
+}
+
+/* --- Lifecycle --- */
+
+SR_API size_t sr_spill_size(const struct sr_spill_config *cfg)
+{
+	uint64_t spill, total;
+
+	if (!cfg || cfg->capacity == 0 || (cfg->capacity & (cfg->capacity - 1)) ||
+	    cfg->capacity > SR_MAX_CAPACITY || cfg->elem_size == 0 ||
+	    cfg->elem_size > SR_MAX_ELEM_SIZE || cfg->spill_capacity > SR_MAX_CAPACITY)
+		return 0;
+	spill = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
+	/* Every factor is bounded (2^30 * 2^20), so none of this overflows. */
+	total = sizeof(struct sr_spill) + sp_round_line(cfg->capacity * cfg->elem_size) +
+		sp_round_line(spill * cfg->elem_size);
+	if (total > SR_MAX_TOTAL_SIZE)
+		return 0;
+#if SIZE_MAX < UINT64_MAX
+	if (total > SIZE_MAX - SR_LINE)
+		return 0;
+#endif
+	return (size_t)total;
+}
+
+SR_API int sr_spill_init(void *mem, size_t size, const struct sr_spill_config *cfg)
+{
+	struct sr_spill *s = mem;
+	size_t need = sr_spill_size(cfg);
+
+	if (!need || !mem || (uintptr_t)mem % SR_LINE || size < need)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s)); /* sequences, counters, an empty spill area */
+	s->magic = SR_SPILL_MAGIC;
+	s->version = SR_SPILL_VERSION;
+	atomic_init(&s->refs, 1);
+	s->capacity = cfg->capacity;
+	s->mask = cfg->capacity - 1;
+	s->elem_size = cfg->elem_size;
+	s->slots_offset = sizeof(*s);
+	s->spill_offset = s->slots_offset + sp_round_line(cfg->capacity * cfg->elem_size);
+	s->spill_capacity = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
+	s->total_size = need;
+	return 0;
+}
+
+SR_API struct sr_spill *sr_spill_new(const struct sr_spill_config *cfg, int *err)
+{
+	size_t size = sr_spill_size(cfg);
+	struct sr_spill *s = NULL;
+	int rc = -EINVAL;
+
+	if (size) {
+		/* The size is a multiple of SR_LINE, as aligned_alloc wants. */
+		s = aligned_alloc(SR_LINE, size);
+		rc = s ? sr_spill_init(s, size, cfg) : -ENOMEM;
+		if (rc) {
+			free(s);
+			s = NULL;
+		}
+	}
+	if (err)
+		*err = rc;
+	return s;
+}
+
+SR_API void sr_spill_retain(struct sr_spill *s)
+{
+	/* Relaxed: the caller already holds a reference. */
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+SR_API void sr_spill_release(struct sr_spill *s)
+{
+	/* acq_rel: every holder's last use happens before the free. */
+	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+		free(s);
+}
+
+/* --- Owner --- */
+
+SR_API int sr_spill_push(struct sr_spill *s, const void *elem)
+{
+	uint64_t t = s->tail;
+	int spilled = 0;
+
+	sp_settle(s);
+	if (t - s->head == s->capacity) {
+		if (s->spill_len == s->spill_capacity)
+			return -ENOBUFS;
+		sp_copy1(sr_spill_area(s, sp_area_reserve(s, 1)), sr_spill_slot(s, s->head),
+			 s->elem_size);
+		s->spill_len++;
+		s->head++;
+		s->spilled++;
+		spilled = 1;
+	}
+	sp_copy1(sr_spill_slot(s, t), elem, s->elem_size);
+	s->tail = t + 1;
+	return spilled;
+}
+
+SR_API int sr_spill_push_burst(struct sr_spill *s, const void *elems, unsigned n)
+{
+	const char *src = elems;
+	uint64_t len, room, take = n, need, from_ring, direct, at;
+
+	if (n > INT_MAX)
+		return -EINVAL;
+	sp_settle(s);
+	len = s->tail - s->head;
+	room = s->capacity - len;
+	if (take > room) {
+		/* Evictions: as many as the area has room for. */
+		take = sp_min(take, room + (s->spill_capacity - s->spill_len));
+		need = take - room;
+		at = sp_area_reserve(s, need);
+		/* The ring's own items go first, oldest first... */
+		from_ring = sp_min(need, len);
+		if (from_ring) {
+			sp_copy_out(s, s->head, sr_spill_area(s, at), from_ring);
+			s->head += from_ring;
+		}
+		/* ...then, if the batch is longer than the ring, its own first
+		 * items, which never enter the ring (it is empty by now). */
+		direct = need - from_ring;
+		if (direct) {
+			memcpy(sr_spill_area(s, at + from_ring), src, direct * s->elem_size);
+			src += direct * s->elem_size;
+			s->head += direct;
+			s->tail += direct;
+		}
+		s->spill_len += need;
+		s->spilled += need;
+		take -= direct;
+		/* What is left of the batch now fits. */
+		sp_copy_in(s, s->tail, src, take);
+		s->tail += take;
+		return (int)(take + direct);
+	}
+	sp_copy_in(s, s->tail, src, take);
+	s->tail += take;
+	return (int)take;
+}
+
+SR_API int sr_spill_pop(struct sr_spill *s, void *out)
+{
+	sp_settle(s);
+	if (s->head == s->tail)
+		return -EAGAIN;
+	sp_copy1(out, sr_spill_slot(s, s->head), s->elem_size);
+	s->head++;
+	return 0;
+}
+
+SR_API int sr_spill_pop_burst(struct sr_spill *s, void *out, unsigned n)
+{
+	uint64_t k;
+
+	if (n > INT_MAX)
+		return -EINVAL;
+	sp_settle(s);
+	k = sp_min(n, s->tail - s->head);
+	if (k) {
+		sp_copy_out(s, s->head, out, k);
+		s->head += k;
+	}
+	return (int)k;
+}
+
+SR_API int sr_spill_take_spilled(struct sr_spill *s, void *out, unsigned n)
+{
+	uint64_t k;
+
+	if (n > INT_MAX)
+		return -EINVAL;
+	k = sp_min(n, s->spill_len);
+	if (k) {
+		memcpy(out, sr_spill_area(s, s->spill_head), k * s->elem_size);
+		s->spill_head += k;
+		s->spill_len -= k;
+	}
+	if (s->spill_len == 0)
+		s->spill_head = 0;
+	return (int)k;
+}
+
+SR_API uint64_t sr_spill_len(const struct sr_spill *s)
+{
+	/* What sp_settle would leave, without writing: the function is const. */
+	return sp_min(s->tail - s->head, s->capacity);
+}
+
+SR_API uint64_t sr_spill_pending(const struct sr_spill *s)
+{
+	return s->spill_len;
+}
