@@ -134,6 +134,11 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r)  // see ring.close
 			return nil
 		}
+	} else if atomic.LoadUint32(&l.closed) == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
+		// MPSC mode, open: one claim before the general path.
+		if r.mpTryPush(&p.h.headCache, v) {
+			return nil
+		}
 	}
 	return p.pushSlow(v)
 }
@@ -417,7 +422,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			return v, nil
 		}
 	}
-	if r.multi() && r.closedBits()&closedConsumer == 0 {
+	if atomic.LoadUint32(&l.closed)&(modeMulti|closedConsumer) == modeMulti {
 		// MPSC mode: one try before setting up a wait.
 		if v, ok := r.mpPop(); ok {
 			return v, nil

@@ -120,13 +120,20 @@ func (r *ring[T]) runRest(seq, s uint64) (uint64, bool) {
 	return rest, s&1 == 1 && rest < r.cap
 }
 
-// mpTryPush pushes one item if there is room (Block and Reject modes).
+// mpTryPush pushes one item if there is room (Block and Reject modes): a
+// run of one, written out rather than through mpPublish's batch copy.
 func (r *ring[T]) mpTryPush(hc *uint64, v T) bool {
 	t, k := r.mpClaim(hc, 1)
 	if k == 0 {
 		return false
 	}
-	r.mpPublish(t, []T{v})
+	*r.slot(t) = v
+	r.shadow.releaseTail()
+	publish(r.stamp(t), stampFull(t)) // M2
+	if r.park {
+		r.wakeConsumer()
+	}
+	runtime.KeepAlive(r)
 	return true
 }
 
@@ -202,6 +209,9 @@ func (r *ring[T]) mpReady(h, max uint64) uint64 {
 		return n
 	}
 	end := l.tailCache
+	if end-h >= max {
+		return max // known ready: no stamp to read
+	}
 	if start := atomic.LoadUint64(&l.mpStart); int64(start-end) > 0 {
 		end = start
 	}
@@ -219,6 +229,28 @@ func (r *ring[T]) mpReady(h, max uint64) uint64 {
 
 // mpPop takes the oldest item in MPSC mode, if it is ready.
 func (r *ring[T]) mpPop() (T, bool) {
+	if r.mode != DropOldest {
+		// One item, written out rather than through mpPopBatch's copy.
+		l := r.l
+		h := l.head
+		if r.mpReady(h, 1) == 0 {
+			var zero T
+			return zero, false
+		}
+		s := r.slot(h)
+		v := *s
+		if r.clear {
+			var zero T
+			*s = zero
+		}
+		r.shadow.releaseHead()
+		publish(&l.head, h+1) // R2
+		if r.park {
+			r.wakeProducer()
+		}
+		runtime.KeepAlive(r)
+		return v, true
+	}
 	var one [1]T
 	if r.mpPopBatch(one[:]) == 0 {
 		return one[0], false

@@ -192,6 +192,9 @@ import (
 // openC11 is the reference limit: C11 loops over the same core (a spinning
 // ring, no Go in the hot path), one cgo call per round.
 func openC11(sc Scenario) (ops, error) {
+	if sc.Producers > 0 || sc.Spill {
+		return ops{}, ErrUnsupported
+	}
 	var cerr C.int
 	cpu := -1
 	if sc.Cross {

@@ -8,4 +8,6 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
+require github.com/Workiva/go-datastructures v1.1.7
+
 replace github.com/spillring/spillring => ../

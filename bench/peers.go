@@ -13,18 +13,26 @@ var Impls = []Impl{
 	{"spillring-go", openSpillring(spillring.BackendGo)},
 	{"chan", openChan},
 	{"xsync", openXsync},
+	{"workiva", openWorkiva},
 	{"c11-loop", openC11},
+	{"go-slice", openGoSlice},
 }
 
 // openSpillring opens a channel with the default Block and SpinYield(100):
 // what a user gets without tuning.
 func openSpillring(backend spillring.Backend) func(Scenario) (ops, error) {
 	return func(sc Scenario) (ops, error) {
+		if sc.Spill {
+			return openSpillRing(sc, backend)
+		}
 		p, c, err := spillring.New[uint64](spillring.Config{Capacity: Capacity, Backend: backend})
 		if err != nil {
 			return ops{}, err
 		}
 		o := ops{close: func() { p.Close(); c.Close() }}
+		if sc.Producers > 0 {
+			return mpSpillring(sc, p, c, o)
+		}
 		o.single = func(seq uint64, k int) error {
 			var bad error
 			for want := seq; want < seq+uint64(k); want++ {
@@ -99,7 +107,13 @@ func openSpillring(backend spillring.Backend) func(Scenario) (ops, error) {
 
 // openChan: a buffered channel has no batches, so spsc-batch256 moves the
 // same items one by one.
-func openChan(Scenario) (ops, error) {
+func openChan(sc Scenario) (ops, error) {
+	if sc.Spill {
+		return ops{}, ErrUnsupported
+	}
+	if sc.Producers > 0 {
+		return mpChan(sc), nil
+	}
 	ch := make(chan uint64, Capacity)
 	return ops{
 		single: func(seq uint64, k int) error {
@@ -136,7 +150,13 @@ func openChan(Scenario) (ops, error) {
 const xsyncSpins = 100
 
 // openXsync: no batches either, so spsc-batch256 moves items one by one.
-func openXsync(Scenario) (ops, error) {
+func openXsync(sc Scenario) (ops, error) {
+	if sc.Spill {
+		return ops{}, ErrUnsupported
+	}
+	if sc.Producers > 0 {
+		return mpXsync(sc), nil
+	}
 	q := xsync.NewSPSCQueue[uint64](Capacity)
 	pop := func() uint64 {
 		for n := 1; ; n++ {

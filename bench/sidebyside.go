@@ -1,11 +1,14 @@
 // Package bench measures spillring side by side with its peers: a Go
-// buffered channel, xsync's SPSCQueue and a plain C11 loop over the same C
-// core (the reference limit). Every (scenario, impl) pair shares one
+// buffered channel, xsync's SPSCQueue (MPMCQueue for the MPSC scenarios),
+// Workiva's RingBuffer (MPSC scenarios), a plain C11 loop over the same C
+// core (the reference limit, SPSC scenarios), and a plain Go slice ring
+// (the SpillRing scenarios). Every (scenario, impl) pair shares one
 // harness; only the per-item hot loops differ, so that the harness adds no
 // per-item cost to any of them.
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -28,16 +31,30 @@ const (
 
 // Scenario is one way of moving items.
 type Scenario struct {
-	Name  string
-	Cross bool // producer and consumer on two pinned threads
-	Batch bool // spillring and c11-loop move Batch items per call
+	Name      string
+	Cross     bool // producer and consumer on two threads (pinned if SPSC)
+	Batch     bool // spillring and c11-loop move Batch items per call
+	Producers int  // MPSC: this many producer goroutines, unpinned; 0 for SPSC
+
+	Spill      bool // a SpillRing scenario: one goroutine pushes into a full ring
+	SpoutChain bool // spills go through a spout chain, pushed Batch at a time
 }
+
+// ErrUnsupported is returned by an Impl's open for a scenario it does not
+// take part in (c11-loop has no MPSC loop; workiva runs only MPSC). The
+// pair is skipped and shown as "-".
+var ErrUnsupported = errors.New("scenario not supported by this impl")
 
 // Scenarios are all scenarios, in table order.
 var Scenarios = []Scenario{
 	{Name: "single-thread"},
 	{Name: "spsc-single", Cross: true},
 	{Name: "spsc-batch256", Cross: true, Batch: true},
+	{Name: "mpsc2", Cross: true, Producers: 2},
+	{Name: "mpsc4", Cross: true, Producers: 4},
+	{Name: "mpsc2-batch256", Cross: true, Batch: true, Producers: 2},
+	{Name: "spill-push", Spill: true},
+	{Name: "spout-batch", Spill: true, SpoutChain: true},
 }
 
 // Impl is one queue implementation.
@@ -55,6 +72,12 @@ type ops struct {
 	produce func(seq uint64, k int)       // producer thread: push k items; nil if consume brings its own producer
 	consume func(seq uint64, k int) error // consumer thread: pop and check k items
 	close   func()
+
+	// MPSC scenarios: producers[i] pushes n items start, start+stride, ...
+	// (its own handle, where the queue has handles); consumeMP pops k items
+	// and hands each to see.
+	producers []func(start uint64, n, stride int)
+	consumeMP func(k int, see func(uint64)) error
 }
 
 func mismatch(prev error, got, want uint64) error {
@@ -129,6 +152,9 @@ type run struct {
 	start chan [2]uint64
 	done  chan struct{}
 	unpin func()
+
+	mp     []chan [2]uint64 // MPSC: each producer's round requests
+	mpDone sync.WaitGroup
 }
 
 func startRun(sc Scenario, im Impl) (*run, error) {
@@ -138,6 +164,20 @@ func startRun(sc Scenario, im Impl) (*run, error) {
 	}
 	r := &run{ops: o, cross: sc.Cross, seq: 1, unpin: func() {}}
 	if !sc.Cross {
+		return r, nil
+	}
+	if sc.Producers > 0 {
+		// More threads than CPUs: nothing is pinned, the scheduler shares
+		// the CPUs out.
+		for _, produce := range o.producers {
+			req := make(chan [2]uint64)
+			r.mp = append(r.mp, req)
+			r.mpDone.Go(func() {
+				for q := range req {
+					produce(q[0], int(q[1]), len(o.producers))
+				}
+			})
+		}
 		return r, nil
 	}
 	if prodCPU < 0 {
@@ -184,6 +224,17 @@ func (r *run) round(k int) error {
 	if !r.cross {
 		return r.single(seq, k)
 	}
+	if r.mp != nil {
+		n := len(r.mp)
+		for i, req := range r.mp {
+			req <- [2]uint64{seq + uint64(i) + testSkew, uint64(k / n)}
+		}
+		chk := newMPCheck(seq, k, n)
+		if err := r.consumeMP(k, chk.see); err != nil {
+			return err
+		}
+		return chk.err()
+	}
 	if r.start != nil {
 		r.start <- [2]uint64{seq + testSkew, uint64(k)}
 	}
@@ -197,10 +248,26 @@ func (r *run) stop() {
 	if r.start != nil {
 		close(r.start)
 	}
+	for _, req := range r.mp {
+		close(req)
+	}
+	r.mpDone.Wait()
 	if r.done != nil {
 		<-r.done
 	}
 	r.unpin()
+}
+
+// Supported reports whether im takes part in sc.
+func Supported(sc Scenario, im Impl) bool {
+	o, err := im.open(sc)
+	if errors.Is(err, ErrUnsupported) {
+		return false
+	}
+	if err == nil {
+		o.close()
+	}
+	return true
 }
 
 // Rounds opens the pair, moves n rounds of k items and checks them: the
@@ -225,6 +292,9 @@ func Bench(sc Scenario, im Impl, k int) func(*testing.B) {
 	return func(b *testing.B) {
 		b.ReportAllocs()
 		r, err := startRun(sc, im)
+		if errors.Is(err, ErrUnsupported) {
+			b.Skip(err)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -51,6 +51,9 @@ func main() {
 	// b.Fatal message).
 	for _, sc := range bench.Scenarios {
 		for _, im := range bench.Impls {
+			if !bench.Supported(sc, im) {
+				continue
+			}
 			if err := bench.Rounds(sc, im, 2*bench.Capacity, 1); err != nil {
 				fail(err)
 			}
@@ -64,6 +67,9 @@ func main() {
 		for _, sc := range bench.Scenarios {
 			for j := range n {
 				im := bench.Impls[(j+r)%n]
+				if !bench.Supported(sc, im) {
+					continue
+				}
 				br := testing.Benchmark(bench.Bench(sc, im, bench.RoundItems))
 				if br.N == 0 {
 					fail(fmt.Errorf("%s/%s failed; rerun: go test -run TestPairs", sc.Name, im.Name))
@@ -80,17 +86,28 @@ func main() {
 		fmt.Fprintf(os.Stderr, "run %d/%d done (%.0fs)\n", r+1, *runs, time.Since(start).Seconds())
 	}
 
-	fmt.Printf("\nns/item, median of %d interleaved runs of %s each; %s\n", *runs, *benchtime, bench.PinNote())
+	fmt.Printf("\nns/item, median of %d interleaved runs of %s each; %s (SPSC scenarios; mpsc* run unpinned)\n", *runs, *benchtime, bench.PinNote())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\timpl\tmedian\tmin\tmax\tchan/impl\timpl/c11-loop\t")
+	fmt.Fprintln(tw, "scenario\timpl\tmedian\tmin\tmax\tbase/impl\timpl/c11-loop\t")
 	var results []result
 	for _, sc := range bench.Scenarios {
 		med := func(im string) float64 { return median(ns[[2]string{sc.Name, im}]) }
+		base := "chan" // the SpillRing scenarios compare with a plain slice ring
+		if sc.Spill {
+			base = "go-slice"
+		}
 		for _, im := range bench.Impls {
 			v := ns[[2]string{sc.Name, im.Name}]
+			if len(v) == 0 {
+				continue // not part of this scenario
+			}
 			m := med(im.Name)
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx\t%.2fx\t\n", sc.Name, im.Name,
-				m, slices.Min(v), slices.Max(v), med("chan")/m, m/med("c11-loop"))
+			c11 := "-"
+			if ref := med("c11-loop"); ref > 0 {
+				c11 = fmt.Sprintf("%.2fx", m/ref)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t%s\t\n", sc.Name, im.Name,
+				m, slices.Min(v), slices.Max(v), med(base)/m, base, c11)
 			results = append(results, result{sc.Name, im.Name, math.Round(m*1000) / 1000, len(v)})
 		}
 	}
@@ -118,6 +135,9 @@ func main() {
 }
 
 func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
 	s := slices.Sorted(slices.Values(v))
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
