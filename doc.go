@@ -41,6 +41,16 @@
 // keep their order; the channel closes for sending when its last handle
 // closes. C threads join through sr_ring_add_producer (csrc/spillring.h).
 //
+// # Spouts and SpillRing
+//
+// A Spout is a sink for items that composes: Batch, Reduce, Counting,
+// Locked, Sequenced and the others wrap an inner spout, and batches travel
+// as batches. A spout never drops an item silently: what it cannot take is
+// returned to the caller or kept. SpillRing is a single-owner ring that,
+// when full, hands its oldest item to its spout instead of losing it; it is
+// a spout itself, so rings chain. A channel under DropOldest can route its
+// evictions into a spout too (Config.Evicted).
+//
 // # Backends
 //
 // The C backend keeps the ring, slots and control words alike, in C memory
