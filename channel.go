@@ -364,8 +364,9 @@ func (p *Producer[T]) Evicted() uint64 { return p.r.evicted() }
 // releases a Pop blocked in another goroutine, and every producer handle,
 // blocked or not, gets ErrClosed from then on.
 type Consumer[T any] struct {
-	_ noCopy
-	r *ring[T]
+	_  noCopy
+	r  *ring[T]
+	mp bool // saw MPSC mode (it never reverts): Pop skips the SPSC fast path
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the
@@ -401,7 +402,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 	// (U2): if that tail counts MPSC claims, the mode bit is seen.
 	r := c.r
 	l := r.l
-	if r.fast {
+	if r.fast && !c.mp {
 		h := l.head
 		tc := l.tailCache
 		if h == tc {
@@ -423,7 +424,10 @@ func (c *Consumer[T]) Pop() (T, error) {
 		}
 	}
 	if atomic.LoadUint32(&l.closed)&(modeMulti|closedConsumer) == modeMulti {
-		// MPSC mode: one try before setting up a wait.
+		// MPSC mode: one try before setting up a wait. From now on Pop
+		// leaves the SPSC fast path out: its read of tail, the line every
+		// producer's claim writes, would only slow the claims down.
+		c.mp = true
 		if v, ok := r.mpPop(); ok {
 			return v, nil
 		}
