@@ -308,8 +308,8 @@ func (p *Producer[T]) Close() error {
 // goroutine to push with. The first Clone upgrades the channel to
 // multi-producer (MPSC) mode for good: from then on every handle claims
 // slots with an atomic operation on a shared counter instead of the
-// single-producer fast path, and the consumer reads each slot's own
-// publication stamp. No lock is taken in either mode. Each handle is closed
+// single-producer fast path, and publishes each push (or batch) with a
+// per-slot stamp that the consumer reads. No lock is taken in either mode. Each handle is closed
 // on its own; the channel closes for sending with the last one.
 //
 // Clone is called by p's owner, like Push (the upgrade hands over p's
