@@ -230,21 +230,13 @@ func (r *ring[T]) mpReady(h, max uint64) uint64 {
 // mpPop takes the oldest item in MPSC mode, if it is ready.
 func (r *ring[T]) mpPop() (T, bool) {
 	if r.mode != DropOldest {
-		// One item, written out rather than through mpPopBatch's copy.
-		l := r.l
-		h := l.head
+		// One item, without mpPopBatch's copy.
+		h := r.l.head
 		if r.mpReady(h, 1) == 0 {
 			var zero T
 			return zero, false
 		}
-		s := r.slot(h)
-		v := *s
-		if r.clear {
-			var zero T
-			*s = zero
-		}
-		r.shadow.releaseHead()
-		publish(&l.head, h+1) // R2
+		v := r.takeOne(h)
 		if r.park {
 			r.wakeProducer()
 		}

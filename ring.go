@@ -289,6 +289,17 @@ func (r *ring[T]) tryPop() (T, bool) {
 			return zero, false
 		}
 	}
+	v := r.takeOne(h)
+	if r.park {
+		r.wakeProducer()
+	}
+	return v, true
+}
+
+// takeOne moves the ready item at head h out and releases its slot (R2);
+// Block and Reject modes, either producer mode. Small enough to inline: the
+// caller wakes a parked producer.
+func (r *ring[T]) takeOne(h uint64) T {
 	p := r.slot(h)
 	v := *p
 	if r.clear {
@@ -296,11 +307,8 @@ func (r *ring[T]) tryPop() (T, bool) {
 		*p = zero
 	}
 	r.shadow.releaseHead()
-	publish(&l.head, h+1) // R2
-	if r.park {
-		r.wakeProducer()
-	}
-	return v, true
+	publish(&r.l.head, h+1) // R2
+	return v
 }
 
 // popBurst moves up to len(dst) ready items into dst with one R2 store.
