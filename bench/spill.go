@@ -138,12 +138,16 @@ func openGoSlice(sc Scenario) (ops, error) {
 	return ops{
 		single: func(seq uint64, k int) error {
 			before := s.evicted
+			gathered := forwarded + uint64(len(batch))
 			evict := drop
 			if sc.SpoutChain {
 				evict = gather
 			}
 			for v := seq; v < seq+uint64(k); v++ {
 				s.push(v, evict)
+			}
+			if got := forwarded + uint64(len(batch)) - gathered; sc.SpoutChain && got != uint64(k) {
+				return fmt.Errorf("the batch sink got %d items, want %d", got, k)
 			}
 			return spillCheck(s.evicted-before, k, s.back, seq)
 		},

@@ -112,10 +112,26 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
-// Pops with a mix of sr_ring_pop (waits per the ring's strategy) and
-// sr_ring_pop_burst of varying sizes until -EPIPE, checking that item i is
-// the value i. It keeps draining after a mismatch so the producer is never
-// left blocked; only the first mismatch is recorded.
+// One pop of the consumers' mix: every 4th step sr_ring_pop (waits per the
+// ring's strategy), otherwise sr_ring_pop_burst of a varying size, falling
+// back to sr_ring_pop when nothing is ready. The number of items in buf, or
+// a negative errno (-EPIPE at the end).
+static int peer_pop(struct sr_ring *r, uint64_t *buf, unsigned step)
+{
+	int got;
+
+	if (step % 4 != 0) {
+		got = sr_ring_pop_burst(r, buf, 1 + (step * 7) % PEER_BATCH);
+		if (got != 0)
+			return got;
+	}
+	got = sr_ring_pop(r, buf);
+	return got < 0 ? got : 1;
+}
+
+// Pops with peer_pop until -EPIPE, checking that item i is the value i. It
+// keeps draining after a mismatch so the producer is never left blocked;
+// only the first mismatch is recorded.
 static void *consumer_main(void *arg)
 {
 	struct peer *p = arg;
@@ -126,29 +142,11 @@ static void *consumer_main(void *arg)
 	int rc;
 
 	for (;;) {
-		int got;
+		int got = peer_pop(r, buf, ++step);
 
-		step++;
-		if (step % 4 == 0) {
-			rc = sr_ring_pop(r, buf);
-			if (rc < 0)
-				break;
-			got = 1;
-		} else {
-			unsigned want = 1 + (step * 7) % PEER_BATCH;
-
-			got = sr_ring_pop_burst(r, buf, want);
-			if (got < 0) {
-				rc = got;
-				break;
-			}
-			if (got == 0) {
-				// Nothing ready: let sr_ring_pop do the waiting.
-				rc = sr_ring_pop(r, buf);
-				if (rc < 0)
-					break;
-				got = 1;
-			}
+		if (got < 0) {
+			rc = got;
+			break;
 		}
 		for (int j = 0; j < got; j++, count++) {
 			if (buf[j] != count && !p->bad) {
@@ -168,7 +166,7 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-// Pops like consumer_main until -EPIPE, from several producers at once:
+// Pops with peer_pop until -EPIPE, from several producers at once:
 // item v comes from producer v >> 40, whose items must arrive in their own
 // order (v & (2^40 - 1) = 0, 1, 2, ...), with gaps only if p->gaps. At the
 // end, without gaps, each producer id must have sent exactly want[id].
@@ -182,26 +180,11 @@ static void *multi_consumer_main(void *arg)
 	int rc;
 
 	for (;;) {
-		int got;
+		int got = peer_pop(r, buf, ++step);
 
-		step++;
-		if (step % 4 == 0) {
-			rc = sr_ring_pop(r, buf);
-			if (rc < 0)
-				break;
-			got = 1;
-		} else {
-			got = sr_ring_pop_burst(r, buf, 1 + (step * 7) % PEER_BATCH);
-			if (got < 0) {
-				rc = got;
-				break;
-			}
-			if (got == 0) {
-				rc = sr_ring_pop(r, buf);
-				if (rc < 0)
-					break;
-				got = 1;
-			}
+		if (got < 0) {
+			rc = got;
+			break;
 		}
 		for (int j = 0; j < got; j++, count++) {
 			uint64_t id = buf[j] >> PEER_ID_SHIFT;
