@@ -125,7 +125,8 @@ func (p *Producer[T]) Push(v T) error {
 	// 6 interleaved runs each); Pop does the same with tryPop.
 	r := p.r
 	l := r.l
-	if r.fast && atomic.LoadUint32(&l.closed) == 0 {
+	closed := atomic.LoadUint32(&l.closed)
+	if r.fast && closed == 0 {
 		t := l.tail
 		if t-l.headCache < r.cap {
 			*r.slot(t) = v
@@ -134,8 +135,23 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r)  // see ring.close
 			return nil
 		}
-	} else if atomic.LoadUint32(&l.closed) == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
-		// MPSC mode, open: one claim before the general path.
+	} else if closed == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
+		// MPSC mode, open: a run of one when this handle's view of head
+		// shows room, written out as above; mpTryPush, which refreshes
+		// that view, is two calls deeper. With Pop's written-out MPSC
+		// path this took BenchmarkMPSCSingleThread (a push plus a pop)
+		// from 29.0 to 17.0 ns and make bench's mpsc2 from 46 to 23 ns
+		// (medians of 8 interleaved runs).
+		if t := atomic.LoadUint64(&l.tail); t-p.h.headCache < r.cap && atomic.CompareAndSwapUint64(&l.tail, t, t+1) { // M1
+			*r.slot(t) = v
+			r.shadow.releaseTail()
+			publish(r.stamp(t), stampFull(t)) // M2
+			if r.park {
+				r.wakeConsumer()
+			}
+			runtime.KeepAlive(r)
+			return nil
+		}
 		if r.mpTryPush(&p.h.headCache, v) {
 			return nil
 		}
@@ -402,7 +418,27 @@ func (c *Consumer[T]) Pop() (T, error) {
 	// (U2): if that tail counts MPSC claims, the mode bit is seen.
 	r := c.r
 	l := r.l
-	if r.fast && !c.mp {
+	if c.mp {
+		// MPSC mode seen (Block or Reject): the oldest item is ready if
+		// it lies below the known-ready end, or if its stamp names it: a
+		// run of one, what a single-item Push publishes (M3). Anything
+		// else goes through mpPop, which reads runs and mpStart.
+		if r.mode != DropOldest && atomic.LoadUint32(&l.closed)&closedConsumer == 0 {
+			h, tc := l.head, l.tailCache
+			if tc != h || atomic.LoadUint64(r.stamp(h)) == stampFull(h) {
+				r.shadow.acquireTail()
+				if tc == h {
+					l.tailCache = h + 1 // never behind head (M3)
+				}
+				v := r.takeOne(h)
+				if r.park {
+					r.wakeProducer()
+				}
+				runtime.KeepAlive(r)
+				return v, nil
+			}
+		}
+	} else if r.fast {
 		h := l.head
 		tc := l.tailCache
 		if h == tc {

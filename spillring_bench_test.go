@@ -111,3 +111,63 @@ func srSlicePushBurst(s *srSliceRing, v uint64) uint64 {
 func srReportPerItem(b *testing.B, perOp int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(perOp), "ns/item")
 }
+
+// The floors under a spilling Push on this machine, for reading the figures
+// above (see the README's SpillRing section):
+//   - Registers: the same ring with head, tail and the drop count in locals
+//     of the pushing loop, where the compiler keeps them in registers. This
+//     is what a ring inlined into its caller's loop gets in a compiled
+//     language; no Go method can reach it, since a method's state lives in
+//     memory and is stored and reloaded on every call.
+//   - Call: an empty method that is not inlined, once per item. Push does
+//     not inline (see Push), so this is its floor before any work.
+func BenchmarkSpillRingBaselineRegisters(b *testing.B) {
+	buf := make([]uint64, srBenchCap)
+	var st srRegRing
+	b.ReportAllocs()
+	for b.Loop() {
+		st = srRegPushBurst(buf, st)
+	}
+	srReportPerItem(b, srBenchBurst)
+	if st.dropped == 0 || buf[(st.tail-1)%srBenchCap] != st.v-1 {
+		b.Fatal("nothing dropped, or the newest item is wrong")
+	}
+}
+
+// srRegRing is the state of the Registers baseline, passed by value so that
+// srRegPushBurst works on locals (b.Loop keeps its body's locals in memory).
+type srRegRing struct{ head, tail, dropped, v uint64 }
+
+func srRegPushBurst(buf []uint64, st srRegRing) srRegRing {
+	head, tail, dropped, v := st.head, st.tail, st.dropped, st.v
+	mask := uint64(len(buf) - 1)
+	for range srBenchBurst {
+		if tail-head == uint64(len(buf)) {
+			head++
+			dropped++
+		}
+		buf[tail&mask] = v
+		tail++
+		v++
+	}
+	return srRegRing{head, tail, dropped, v}
+}
+
+func BenchmarkSpillRingBaselineCall(b *testing.B) {
+	var s srCallSink
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range uint64(srBenchBurst) {
+			s.take(i)
+		}
+	}
+	srReportPerItem(b, srBenchBurst)
+	if s.n == 0 {
+		b.Fatal("no call made")
+	}
+}
+
+type srCallSink struct{ n uint64 }
+
+//go:noinline
+func (s *srCallSink) take(v uint64) { s.n += v | 1 }
