@@ -121,7 +121,7 @@ func (r *ring[T]) buf() []T { return unsafe.Slice((*T)(r.slots), r.cap) }
 //
 // It is a sequentially consistent store (XCHG on amd64, STLR on arm64),
 // which W1 needs anyway under Park. A release-only store (a one-instruction
-// MOV in assembly) was measured against it: on our Zen 4 machines, pinned
+// MOV in assembly) was measured against it: on our Zen 3 machines, pinned
 // cross-thread single items took a median 20 ns with it and 15 ns with XCHG,
 // which makes the item visible at once and leaves the consumer fewer empty
 // polls; single-threaded, the assembly call cost 2 ns more.
