@@ -127,14 +127,20 @@ func (r *ring[T]) mpTryPush(hc *uint64, v T) bool {
 	if k == 0 {
 		return false
 	}
-	*r.slot(t) = v
-	r.shadow.releaseTail()
-	publish(r.stamp(t), stampFull(t)) // M2
+	r.mpPutOne(t, v)
 	if r.park {
 		r.wakeConsumer()
 	}
 	runtime.KeepAlive(r)
 	return true
+}
+
+// mpPutOne writes v into the claimed sequence t and publishes it as a run
+// of one (M2). It inlines, so Push's written-out path calls it too.
+func (r *ring[T]) mpPutOne(t uint64, v T) {
+	*r.slot(t) = v
+	r.shadow.releaseTail()
+	publish(r.stamp(t), stampFull(t)) // M2
 }
 
 // mpPushBurst pushes as many of vs as fit now, in order, in one claim.
