@@ -39,6 +39,11 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.closed)-unsafe.Offsetof(ringLayout{}.closed)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.prod_wait)-unsafe.Offsetof(ringLayout{}.prodWait)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.cons_wait)-unsafe.Offsetof(ringLayout{}.consWait)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.producers)-unsafe.Offsetof(ringLayout{}.producers)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.mp_start)-unsafe.Offsetof(ringLayout{}.mpStart)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.drain)-unsafe.Offsetof(ringLayout{}.drain)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.flags)-unsafe.Offsetof(ringLayout{}.flags)]
+	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.drain)-unsafe.Offsetof(C.struct_sr_ring{}.drain)]
 	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.capacity)-unsafe.Offsetof(C.struct_sr_ring{}.capacity)]
 	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.closed)-unsafe.Offsetof(C.struct_sr_ring{}.closed)]
 )

@@ -102,15 +102,18 @@ func newGoRing[T any](cfg Config) *ring[T] {
 // a second sending goroutine, Clone the Producer and give it the clone:
 // each handle has its own owner. Close, Len, Cap, Evicted, Stats and
 // IsUpgraded may be called from any goroutine; Close releases a Push of
-// this handle blocked in another goroutine.
+// this handle blocked in another goroutine. Race-enabled builds (go test
+// -race) check the rule: two goroutines in owner-only methods of one handle
+// at once panic with ErrConcurrentUse. Other builds do not check.
 //
 // A Push of x synchronizes before the Pop that returns x. Items of one
 // handle are popped in the order it pushed them; items of different
 // handles interleave in the order they claimed their slots.
 type Producer[T any] struct {
-	_ noCopy
-	r *ring[T]
-	h *prodHandle
+	_   noCopy
+	own owner // race builds: catches overlapping owner-only calls
+	r   *ring[T]
+	h   *prodHandle
 }
 
 // Push appends v, following the Backpressure: Block waits for space (per the
@@ -118,7 +121,15 @@ type Producer[T any] struct {
 // (to the Config.Evicted spout, if any: see ErrEvictedLost), Reject returns
 // ErrFull. It returns ErrClosed if either side has closed, including while
 // it waits.
+//
+// A Push that returns nil has put v in the channel: the consumer pops it
+// (or DropOldest evicts and counts it), even if the producer side closes
+// while Push runs. A Push that returns an error did not take v.
 func (p *Producer[T]) Push(v T) error {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
 	// The fast path (room, Block or Reject, no W1) is written out here
 	// rather than calling tryPush: one call and one mode switch fewer. It
 	// measured 11.8 vs 16 ns per single-thread push+pop (bench/, median of
@@ -132,7 +143,11 @@ func (p *Producer[T]) Push(v T) error {
 			*r.slot(t) = v
 			r.shadow.releaseTail()
 			publish(&l.tail, t+1) // R1
-			runtime.KeepAlive(r)  // see ring.close
+			// F1: closed again, after publishing (drain.go).
+			if atomic.LoadUint32(&l.closed) != 0 {
+				return p.settled(t)
+			}
+			runtime.KeepAlive(r) // see ring.close
 			return nil
 		}
 	} else if closed == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
@@ -147,14 +162,25 @@ func (p *Producer[T]) Push(v T) error {
 			if r.park {
 				r.wakeConsumer()
 			}
+			if atomic.LoadUint32(&l.closed) != modeMulti { // F1
+				return p.settled(t)
+			}
 			runtime.KeepAlive(r)
-			return nil
-		}
-		if r.mpTryPush(&p.h.headCache, v) {
 			return nil
 		}
 	}
 	return p.pushSlow(v)
+}
+
+// settled finishes a push of the single item t that saw a close bit after
+// publishing (F1): nil if the item was taken.
+func (p *Producer[T]) settled(t uint64) error {
+	err := error(nil)
+	if p.r.published(t, t+1) == t {
+		err = ErrClosed
+	}
+	runtime.KeepAlive(p.r)
+	return err
 }
 
 func (p *Producer[T]) pushSlow(v T) error {
@@ -163,10 +189,10 @@ func (p *Producer[T]) pushSlow(v T) error {
 	}
 	r := p.r
 	if r.mode == DropOldest {
-		return p.pushEvict(v)
+		return p.pushEvictOne(v)
 	}
-	if p.tryPush(v) {
-		return nil
+	if ok, err := p.tryPush(v); ok || err != nil {
+		return err
 	}
 	if r.mode == Reject {
 		p.h.rejected.Add(1)
@@ -180,40 +206,43 @@ func (p *Producer[T]) closed() bool {
 	return p.r.closedBits() != 0 || p.h.closed.Load() != 0
 }
 
-// tryPush, pushBurst, pushEvict and pushEvictBatch pick the ring's SPSC or
-// MPSC protocol. A handle in SPSC mode cannot see the mode change under it:
-// only its own Clone (or a C producer added by its owner) upgrades.
-func (p *Producer[T]) tryPush(v T) bool {
+// tryPush, pushBurst and pushEvict pick the ring's SPSC or MPSC protocol. A
+// handle in SPSC mode cannot see the mode change under it: only its own
+// Clone (or a C producer added by its owner) upgrades.
+func (p *Producer[T]) tryPush(v T) (bool, error) {
 	if p.r.multi() {
 		return p.r.mpTryPush(&p.h.headCache, v)
 	}
 	return p.r.tryPush(v)
 }
 
-func (p *Producer[T]) pushBurst(vs []T) int {
+func (p *Producer[T]) pushBurst(vs []T) (int, error) {
 	if p.r.multi() {
 		return p.r.mpPushBurst(&p.h.headCache, vs)
 	}
 	return p.r.pushBurst(vs)
 }
 
-func (p *Producer[T]) pushEvict(v T) error {
-	if p.r.multi() {
-		return p.r.mpPushEvict([]T{v})
-	}
-	return p.r.pushEvict(v)
-}
-
-func (p *Producer[T]) pushEvictBatch(vs []T) error {
+func (p *Producer[T]) pushEvict(vs []T) (int, error) {
 	if p.r.multi() {
 		return p.r.mpPushEvict(vs)
 	}
-	return p.r.pushEvictBatch(vs)
+	return p.r.pushEvict(vs)
+}
+
+func (p *Producer[T]) pushEvictOne(v T) error {
+	one := [1]T{v}
+	_, err := p.pushEvict(one[:])
+	return err
 }
 
 // PushContext is Push that gives up when ctx is done, returning ctx.Err().
 // A ctx that is already done pushes nothing.
 func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
 	if ctx == nil {
 		return ErrNilContext
 	}
@@ -224,18 +253,26 @@ func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
 		return ErrClosed
 	}
 	if p.r.mode != Block {
-		return p.Push(v)
+		return p.pushSlow(v) // Push without its fast path (and owner check)
 	}
-	if p.tryPush(v) {
-		return nil
+	if ok, err := p.tryPush(v); ok || err != nil {
+		return err
 	}
 	return p.pushWait(ctx, v)
 }
 
 func (p *Producer[T]) pushWait(ctx context.Context, v T) error {
 	r := p.r
-	err := r.await(p.h, func() bool { return p.tryPush(v) }, ctx, time.Time{})
+	var err error
+	werr := r.await(p.h, func() bool {
+		var ok bool
+		ok, err = p.tryPush(v)
+		return ok || err != nil
+	}, ctx, time.Time{})
 	runtime.KeepAlive(r)
+	if werr != nil {
+		return werr
+	}
 	return err
 }
 
@@ -243,15 +280,19 @@ func (p *Producer[T]) pushWait(ctx context.Context, v T) error {
 // channel is full (under DropOldest it evicts instead, as Push does) and
 // ErrClosed if either side has closed.
 func (p *Producer[T]) TryPush(v T) error {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
 	if p.closed() {
 		return ErrClosed
 	}
 	r := p.r
 	if r.mode == DropOldest {
-		return p.pushEvict(v)
+		return p.pushEvictOne(v)
 	}
-	if p.tryPush(v) {
-		return nil
+	if ok, err := p.tryPush(v); ok || err != nil {
+		return err
 	}
 	if r.mode == Reject {
 		p.h.rejected.Add(1)
@@ -267,8 +308,12 @@ func (p *Producer[T]) TryPush(v T) error {
 // a side closes (n, ErrClosed). Under Reject it takes what fits now and
 // returns ErrFull if that is not all. Under DropOldest it takes all,
 // evicting the oldest items (from this batch too, if it is longer than the
-// capacity).
+// capacity). A close that lands while it runs cuts it short: n, ErrClosed.
 func (p *Producer[T]) PushBatch(vs []T) (int, error) {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
 	r := p.r
 	if p.closed() {
 		return 0, ErrClosed
@@ -278,24 +323,29 @@ func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 	}
 	switch r.mode {
 	case DropOldest:
-		return len(vs), p.pushEvictBatch(vs)
+		return p.pushEvict(vs)
 	case Reject:
-		n := p.pushBurst(vs)
-		if n < len(vs) {
+		n, err := p.pushBurst(vs)
+		if err == nil && n < len(vs) {
 			p.h.rejected.Add(uint64(len(vs) - n))
-			return n, ErrFull
+			err = ErrFull
 		}
-		return n, nil
+		return n, err
 	}
-	n := p.pushBurst(vs)
-	if n == len(vs) {
-		return n, nil
+	n, err := p.pushBurst(vs)
+	if n == len(vs) || err != nil {
+		return n, err
 	}
-	err := r.await(p.h, func() bool {
-		n += p.pushBurst(vs[n:])
-		return n == len(vs)
+	werr := r.await(p.h, func() bool {
+		var k int
+		k, err = p.pushBurst(vs[n:])
+		n += k
+		return n == len(vs) || err != nil
 	}, nil, time.Time{})
 	runtime.KeepAlive(r)
+	if werr != nil {
+		return n, werr
+	}
 	return n, err
 }
 
@@ -330,6 +380,10 @@ func (p *Producer[T]) Close() error {
 // single-producer state, so no push of p may be in flight). It returns
 // ErrClosed if p or the channel is closed.
 func (p *Producer[T]) Clone() (*Producer[T], error) {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
 	r := p.r
 	if p.closed() || !r.addProducer() {
 		return nil, ErrClosed
@@ -376,11 +430,13 @@ func (p *Producer[T]) Evicted() uint64 { return p.r.evicted() }
 // PopContext and All must not be called concurrently. Close, Len, IsEmpty,
 // Cap, Evicted, Stats and IsUpgraded may be called from any goroutine; Close
 // releases a Pop blocked in another goroutine, and every producer handle,
-// blocked or not, gets ErrClosed from then on.
+// blocked or not, gets ErrClosed from then on. Race-enabled builds check the
+// one-owner rule as for Producer (ErrConcurrentUse).
 type Consumer[T any] struct {
-	_  noCopy
-	r  *ring[T]
-	mp bool // saw MPSC mode (it never reverts): Pop skips the SPSC fast path
+	_   noCopy
+	own owner // race builds: catches overlapping owner-only calls
+	r   *ring[T]
+	mp  bool // saw MPSC mode (it never reverts): Pop skips the SPSC fast path
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the
@@ -407,13 +463,64 @@ func (r *ring[T]) popBatch(dst []T) int {
 	return r.popBurst(dst)
 }
 
+// popStep is the consumer's one non-blocking step behind every Pop form: an
+// item (ok), or done once the channel is over for the consumer: its own
+// Close, or the producer side closed and drained (F2, drain.go). Until the
+// consumer seals, a closed producer side still has items to hand out.
+func (r *ring[T]) popStep() (v T, ok, done bool) {
+	c := atomic.LoadUint32(&r.l.closed)
+	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
+		return v, false, true
+	}
+	if v, ok = r.pop(); ok {
+		if r.consumerClosed() {
+			var zero T
+			return zero, false, true
+		}
+		return v, true, false
+	}
+	// closedProducer was seen before the pop's loads: if those found
+	// nothing, the consumer may seal.
+	return v, false, c&closedProducer != 0 && r.drained()
+}
+
+// popBatchStep is popStep for up to len(dst) items.
+func (r *ring[T]) popBatchStep(dst []T) (n int, done bool) {
+	c := atomic.LoadUint32(&r.l.closed)
+	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
+		return 0, true
+	}
+	if n = r.popBatch(dst); n > 0 {
+		if r.consumerClosed() {
+			return 0, true
+		}
+		return n, false
+	}
+	return 0, c&closedProducer != 0 && r.drained()
+}
+
+// consumerClosed is the check after a pop has read its items: a Close of
+// the consumer that landed meanwhile discards them, and once both sides are
+// closed the slot memory may have been reclaimed, so what was read may be
+// zeros. (The pop's release of head or its stamps came first: the reads of
+// the slots are ordered before this load.)
+func (r *ring[T]) consumerClosed() bool {
+	return atomic.LoadUint32(&r.l.closed)&closedConsumer != 0
+}
+
 // Pop removes and returns the oldest item, waiting per the WaitStrategy
-// while the channel is empty. Once the producer has closed and every item
-// was popped, it returns ErrClosed; a value with a nil error is always an
-// item. After the consumer's own Close it returns ErrClosed.
+// while the channel is empty. Once the producer side has closed and every
+// item whose push succeeded was popped, it returns ErrClosed; a value with
+// a nil error is always an item. After the consumer's own Close it returns
+// ErrClosed.
 func (c *Consumer[T]) Pop() (T, error) {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
 	// The fast path, written out as in Push. `closed` is loaded after tail
-	// (U2): if that tail counts MPSC claims, the mode bit is seen.
+	// (U2): if that tail counts MPSC claims, the mode bit is seen. Any
+	// close bit sends Pop to popWait, which drains by F2.
 	r := c.r
 	l := r.l
 	if c.mp {
@@ -421,7 +528,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 		// it lies below the known-ready end, or if its stamp names it: a
 		// run of one, what a single-item Push publishes (M3). Anything
 		// else goes through mpPop, which reads runs and mpStart.
-		if r.mode != DropOldest && atomic.LoadUint32(&l.closed)&closedConsumer == 0 {
+		if r.mode != DropOldest && atomic.LoadUint32(&l.closed) == modeMulti {
 			h, tc := l.head, l.tailCache
 			if tc != h || atomic.LoadUint64(r.stamp(h)) == stampFull(h) {
 				r.shadow.acquireTail()
@@ -431,6 +538,10 @@ func (c *Consumer[T]) Pop() (T, error) {
 				v := r.takeOne(h)
 				if r.park {
 					r.wakeProducer()
+				}
+				if r.consumerClosed() {
+					var zero T
+					return zero, ErrClosed
 				}
 				runtime.KeepAlive(r)
 				return v, nil
@@ -443,7 +554,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			tc = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
 		}
-		if atomic.LoadUint32(&l.closed)&(closedConsumer|modeMulti) == 0 && h != tc {
+		if atomic.LoadUint32(&l.closed) == 0 && h != tc {
 			l.tailCache = tc
 			s := r.slot(h)
 			v := *s
@@ -453,16 +564,24 @@ func (c *Consumer[T]) Pop() (T, error) {
 			}
 			r.shadow.releaseHead()
 			publish(&l.head, h+1) // R2
+			if r.consumerClosed() {
+				var zero T
+				return zero, ErrClosed
+			}
 			runtime.KeepAlive(r)
 			return v, nil
 		}
 	}
-	if atomic.LoadUint32(&l.closed)&(modeMulti|closedConsumer) == modeMulti {
+	if atomic.LoadUint32(&l.closed) == modeMulti {
 		// MPSC mode: one try before setting up a wait. From now on Pop
 		// leaves the SPSC fast path out: its read of tail, the line every
 		// producer's claim writes, would only slow the claims down.
 		c.mp = true
 		if v, ok := r.mpPop(); ok {
+			if r.consumerClosed() {
+				var zero T
+				return zero, ErrClosed
+			}
 			return v, nil
 		}
 	}
@@ -471,6 +590,10 @@ func (c *Consumer[T]) Pop() (T, error) {
 
 // PopContext is Pop that gives up when ctx is done, returning ctx.Err().
 func (c *Consumer[T]) PopContext(ctx context.Context) (T, error) {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
 	if ctx == nil {
 		var zero T
 		return zero, ErrNilContext
@@ -481,102 +604,101 @@ func (c *Consumer[T]) PopContext(ctx context.Context) (T, error) {
 // PopTimeout is Pop that gives up after d, returning ErrTimeout. With d <= 0
 // it does not wait.
 func (c *Consumer[T]) PopTimeout(d time.Duration) (T, error) {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
 	return c.popWait(nil, time.Now().Add(max(d, 0)))
 }
 
 func (c *Consumer[T]) popWait(ctx context.Context, deadline time.Time) (T, error) {
 	r := c.r
 	var v T
-	var ok bool
+	var ok, done bool
 	err := r.await(nil, func() bool {
-		v, ok = r.popOpen()
-		return ok
+		v, ok, done = r.popStep()
+		return ok || done
 	}, ctx, deadline)
-	if err == errWaitClosed && r.closedBits()&closedConsumer == 0 {
-		// The producer closed: everything it pushed happens before that,
-		// so one more look drains the last items.
-		if v, ok = r.pop(); ok {
-			err = nil
-		}
-	}
 	runtime.KeepAlive(r)
-	return v, err
-}
-
-// popOpen is pop unless the consumer has closed.
-func (r *ring[T]) popOpen() (T, bool) {
-	if r.closedBits()&closedConsumer != 0 {
-		var zero T
-		return zero, false
+	if err == nil && done {
+		err = ErrClosed
 	}
-	return r.pop()
+	return v, err
 }
 
 // TryPop removes and returns the oldest item if there is one. It returns
 // ErrEmpty if there is none yet and ErrClosed if there will be none (the
-// producer closed and the channel is drained, or the consumer closed).
+// producer side closed and the channel is drained, or the consumer closed).
 //
 // In multi-producer mode items are popped in the order their pushes claimed
 // slots, and an item is ready once it is written. A push that claimed its
 // slot but is still writing it holds back the items claimed after it, even
 // ones whose Push has returned: TryPop reports ErrEmpty then, and Pop waits
-// the few nanoseconds it takes.
+// the few nanoseconds it takes. The same holds for a push still running
+// when the producer side closed.
 func (c *Consumer[T]) TryPop() (T, error) {
-	r := c.r
-	closed := r.closedBits()
-	if closed&closedConsumer == 0 {
-		if v, ok := r.pop(); ok {
-			return v, nil
-		}
-		if closed == 0 {
-			var zero T
-			return zero, ErrEmpty
-		}
-		// Closed was read before the pop: nothing can follow it.
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
 	}
-	var zero T
-	return zero, ErrClosed
+	v, ok, done := c.r.popStep()
+	runtime.KeepAlive(c.r)
+	switch {
+	case ok:
+		return v, nil
+	case done:
+		return v, ErrClosed
+	}
+	return v, ErrEmpty
 }
 
 // PopBatch waits until at least one item is ready, then moves up to
 // len(dst) items into dst in order and returns how many. It releases the
 // slots with one store per call. It returns 0, ErrClosed once the producer
-// closed and the channel is drained (or after the consumer's own Close); a
-// dst of length 0 returns 0, nil at once.
+// side closed and the channel is drained (or after the consumer's own
+// Close); a dst of length 0 returns 0, nil at once.
 func (c *Consumer[T]) PopBatch(dst []T) (int, error) {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
 	if len(dst) == 0 {
 		return 0, nil
 	}
 	r := c.r
-	if r.closedBits()&closedConsumer != 0 {
-		return 0, ErrClosed
-	}
-	if n := r.popBatch(dst); n > 0 {
+	n, done := r.popBatchStep(dst)
+	if n > 0 {
 		return n, nil
 	}
-	var n int
-	err := r.await(nil, func() bool {
-		if r.closedBits()&closedConsumer == 0 {
-			n = r.popBatch(dst)
-		}
-		return n > 0
-	}, nil, time.Time{})
-	if err == errWaitClosed && r.closedBits()&closedConsumer == 0 {
-		if n = r.popBatch(dst); n > 0 {
-			err = nil
+	if !done {
+		err := r.await(nil, func() bool {
+			n, done = r.popBatchStep(dst)
+			return n > 0 || done
+		}, nil, time.Time{})
+		runtime.KeepAlive(r)
+		if err != nil {
+			return 0, err
 		}
 	}
-	runtime.KeepAlive(r)
-	return n, err
+	if done {
+		return 0, ErrClosed
+	}
+	return n, nil
 }
 
 // TryPopBatch moves up to len(dst) ready items into dst without waiting and
-// returns how many (0 if none are ready or the consumer has closed).
+// returns how many (0 if none are ready or the channel is over).
 func (c *Consumer[T]) TryPopBatch(dst []T) int {
-	if len(dst) == 0 || c.r.closedBits()&closedConsumer != 0 {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
+	if len(dst) == 0 {
 		return 0
 	}
-	return c.r.popBatch(dst)
+	n, _ := c.r.popBatchStep(dst)
+	runtime.KeepAlive(c.r)
+	return n
 }
 
 // All returns an iterator over the items, in order, that pops until the

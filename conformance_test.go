@@ -46,6 +46,7 @@ func newChan[T any](t testing.TB, cfg Config) (*Producer[T], *Consumer[T]) {
 func startAt[T any](p *Producer[T], seq uint64) {
 	r := p.r
 	r.l.head, r.l.tail, r.l.headCache, r.l.tailCache = seq, seq, seq, seq
+	r.l.drain = seq << 1 // F2: nothing promised past the start
 	r.base = seq
 	if r.stamps != nil {
 		for i := uint64(0); i < r.cap; i++ {

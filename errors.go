@@ -21,6 +21,13 @@ var (
 	// by a TryChan spout whose Go channel has no room. It never means closed.
 	ErrFull = errors.New("spillring: channel full")
 
+	// ErrConcurrentUse is the panic value (wrapped, with the handle's
+	// type) when a race-enabled build (go test -race) catches two
+	// goroutines in owner-only methods of one Producer or Consumer at
+	// once. A handle has one owner at a time; Clone a Producer for another
+	// goroutine. Other builds do not check.
+	ErrConcurrentUse = errors.New("spillring: concurrent use of one handle")
+
 	// ErrEmpty is returned by TryPop when no item is ready and the channel
 	// is still open.
 	ErrEmpty = errors.New("spillring: channel empty")

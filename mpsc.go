@@ -68,13 +68,14 @@ func (r *ring[T]) upgrade() {
 
 // mpClaim claims up to n free sequences for a Block/Reject push (M1) and
 // returns the first and how many (0: full). hc is the calling handle's own
-// cache of head.
+// cache of head: it is refreshed whenever it shows less room than n, so a
+// stale view never turns away what fits.
 func (r *ring[T]) mpClaim(hc *uint64, n uint64) (uint64, uint64) {
 	l := r.l
 	for {
 		t := atomic.LoadUint64(&l.tail)
 		used := t - *hc
-		if used >= r.cap {
+		if used > r.cap || r.cap-used < n {
 			*hc = atomic.LoadUint64(&l.head) // A2
 			r.shadow.acquireHead()
 			used = t - *hc
@@ -120,19 +121,24 @@ func (r *ring[T]) runRest(seq, s uint64) (uint64, bool) {
 	return rest, s&1 == 1 && rest < r.cap
 }
 
-// mpTryPush pushes one item if there is room (Block and Reject modes): a
-// run of one, written out rather than through mpPublish's batch copy.
-func (r *ring[T]) mpTryPush(hc *uint64, v T) bool {
+// mpTryPush pushes one item if there is room (Block and Reject modes), as
+// tryPush does: a run of one, written out rather than through mpPublish's
+// batch copy.
+func (r *ring[T]) mpTryPush(hc *uint64, v T) (bool, error) {
 	t, k := r.mpClaim(hc, 1)
 	if k == 0 {
-		return false
+		return false, nil
 	}
 	r.mpPutOne(t, v)
 	if r.park {
 		r.wakeConsumer()
 	}
+	e := r.published(t, t+1) // F1
 	runtime.KeepAlive(r)
-	return true
+	if e == t {
+		return false, ErrClosed
+	}
+	return true, nil
 }
 
 // mpPutOne writes v into the claimed sequence t and publishes it as a run
@@ -144,54 +150,75 @@ func (r *ring[T]) mpPutOne(t uint64, v T) {
 }
 
 // mpPushBurst pushes as many of vs as fit now, in order, in one claim.
-func (r *ring[T]) mpPushBurst(hc *uint64, vs []T) int {
+func (r *ring[T]) mpPushBurst(hc *uint64, vs []T) (int, error) {
 	if len(vs) == 0 {
-		return 0
+		return 0, nil
 	}
 	t, k := r.mpClaim(hc, uint64(len(vs)))
+	if k == 0 {
+		return 0, nil
+	}
 	r.mpPublish(t, vs[:k])
-	return int(k)
+	return r.took(t, t+k)
 }
 
 // mpPushEvict pushes all of vs under DropOldest: one fetch_add claim (M1),
-// then each slot is freed or its old item evicted before it is written. The
-// error is the evict spout's first.
-func (r *ring[T]) mpPushEvict(vs []T) error {
+// then each slot is freed or its old item evicted before it is written. It
+// returns how many it took (all unless a close cut it short: ErrClosed)
+// and the evict spout's first error.
+func (r *ring[T]) mpPushEvict(vs []T) (int, error) {
 	var err error
 	n := uint64(len(vs))
 	t := atomic.AddUint64(&r.l.tail, n) - n // M1
+	end := t
 	for i := range vs {
-		if e := r.mpClaimSlot(t + uint64(i)); err == nil {
+		ok, e := r.mpClaimSlot(end)
+		if !ok {
+			break // the consumer closed: nobody reads the rest
+		}
+		if err == nil {
 			err = e
 		}
-		r.mpPublish(t+uint64(i), vs[i:i+1])
+		r.mpPublish(end, vs[i:i+1])
+		end++
 	}
-	return err
+	k, cerr := r.took(t, end)
+	if cerr == nil && end != t+n {
+		cerr = ErrClosed
+	}
+	if cerr != nil {
+		return k, cerr
+	}
+	return k, err
 }
 
 // mpClaimSlot makes the slot of seq t free for its producer under
 // DropOldest: the consumer freed it (A3), or this producer evicts seq
 // t-capacity by winning the CAS on head (C1). It may evict only an item
 // whose stamp it has read as full: otherwise the item's own producer may
-// still be writing it.
-func (r *ring[T]) mpClaimSlot(t uint64) error {
+// still be writing it. The error is the evict spout's; false means the
+// consumer closed while the slot was not free.
+func (r *ring[T]) mpClaimSlot(t uint64) (bool, error) {
 	st := r.stamp(t)
 	old := t - r.cap
 	for spins := 0; ; spins++ {
 		switch atomic.LoadUint64(st) {
 		case stampFree(t): // A3
 			r.shadow.acquireHead()
-			return nil
+			return true, nil
 		case stampFull(old):
 			r.shadow.acquireTail()
 			if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
-				atomic.AddUint64(&r.l.evicted, 1)
-				return r.evict(*r.slot(old))
+				return true, r.evictOwned(old)
 			}
 		}
 		// The consumer is copying seq old out, an older seq is still being
-		// evicted, or seq old's producer has not published yet.
+		// evicted, or seq old's producer has not published yet. A closed
+		// consumer may never free it.
 		if spins > 64 {
+			if r.closedBits()&closedConsumer != 0 {
+				return false, nil
+			}
 			runtime.Gosched()
 		}
 	}

@@ -60,13 +60,15 @@ type ringLayout struct {
 
 	// Line 5: control words; prodWait and consWait are the W1 futex words,
 	// producers counts open producer handles, mpStart is U1's first
-	// stamp-published sequence.
+	// stamp-published sequence, drain settles a close with the pushes in
+	// flight (F2, drain.go).
 	closed    uint32
 	prodWait  uint32
 	consWait  uint32
 	producers uint32
 	mpStart   uint64
-	_         [lineSize - 24]byte
+	drain     uint64
+	_         [lineSize - 32]byte
 }
 
 // ring is one channel's ring as seen from Go: immutable after construction,
@@ -144,17 +146,22 @@ func (r *ring[T]) loadTail() (uint64, bool) {
 }
 
 // --- Producer side. Only the producer's goroutine calls these. ---
+//
+// Every push publishes, then settles with a close that landed meanwhile
+// (F1, drain.go): it reports the items it took, and ErrClosed for the ones
+// a close kept out.
 
-// tryPush appends v if there is room (Block and Reject modes). The caller
-// has checked closed.
-func (r *ring[T]) tryPush(v T) bool {
+// tryPush appends v if there is room (Block and Reject modes): true if it
+// did, false with a nil error if the ring is full. The caller has checked
+// closed.
+func (r *ring[T]) tryPush(v T) (bool, error) {
 	l := r.l
 	t := l.tail // producer is the sole writer: a plain read is exact
 	if t-l.headCache >= r.cap {
 		l.headCache = atomic.LoadUint64(&l.head) // A2
 		r.shadow.acquireHead()
 		if t-l.headCache >= r.cap {
-			return false
+			return false, nil
 		}
 	}
 	*r.slot(t) = v
@@ -163,12 +170,16 @@ func (r *ring[T]) tryPush(v T) bool {
 	if r.park {
 		r.wakeConsumer()
 	}
-	return true
+	if r.published(t, t+1) == t { // F1
+		return false, ErrClosed
+	}
+	return true, nil
 }
 
 // pushBurst appends as many of vs as fit now, in order, with one R1 store,
-// and returns how many it took (Block and Reject modes).
-func (r *ring[T]) pushBurst(vs []T) int {
+// and returns how many it took (Block and Reject modes); ErrClosed if a
+// close kept some of them out.
+func (r *ring[T]) pushBurst(vs []T) (int, error) {
 	l := r.l
 	t := l.tail
 	free := r.cap - (t - l.headCache)
@@ -179,7 +190,7 @@ func (r *ring[T]) pushBurst(vs []T) int {
 	}
 	n := min(free, uint64(len(vs)))
 	if n == 0 {
-		return 0
+		return 0, nil
 	}
 	r.copyIn(t, vs[:n])
 	r.shadow.releaseTail()
@@ -187,7 +198,16 @@ func (r *ring[T]) pushBurst(vs []T) int {
 	if r.park {
 		r.wakeConsumer()
 	}
-	return int(n)
+	return r.took(t, t+n)
+}
+
+// took runs F1 for the run [t, end) just published and turns its answer
+// into a count and an error.
+func (r *ring[T]) took(t, end uint64) (int, error) {
+	if e := r.published(t, end); e != end { // F1
+		return int(e - t), ErrClosed
+	}
+	return int(end - t), nil
 }
 
 // copyIn writes vs into the slots of seq t.. (at most two segments).
@@ -198,30 +218,23 @@ func (r *ring[T]) copyIn(t uint64, vs []T) {
 	copy(buf, vs[k:])
 }
 
-// pushEvict appends v under DropOldest, evicting the oldest item when the
-// ring is full. It never waits for space; it may spin briefly while the
-// consumer finishes copying the item in v's slot (C1, A3).
-func (r *ring[T]) pushEvict(v T) error {
-	t := r.l.tail
-	err := r.claimForPush(t)
-	*r.slot(t) = v
-	r.shadow.releaseTail()
-	publish(r.stamp(t), stampFull(t))
-	publish(&r.l.tail, t+1) // R1
-	if r.park {
-		r.wakeConsumer()
-	}
-	return err
-}
-
-// pushEvictBatch appends all of vs under DropOldest with one R1 store. If
-// vs is longer than the ring, its own first items are evicted (head may then
-// pass the published tail for a moment; the consumer reads that as empty).
-func (r *ring[T]) pushEvictBatch(vs []T) error {
+// pushEvict appends vs under DropOldest with one R1 store, evicting the
+// oldest items when the ring is full. If vs is longer than the ring, its own
+// first items are evicted (head may then pass the published tail for a
+// moment; the consumer reads that as empty). It never waits for space; it
+// may spin briefly while the consumer finishes copying the item in a slot
+// it needs (C1, A3). It returns how many it took (all, unless a close cut
+// it short: ErrClosed) and the evict spout's first error.
+func (r *ring[T]) pushEvict(vs []T) (int, error) {
 	var err error
-	t := r.l.tail
+	t0 := r.l.tail
+	t := t0
 	for i := range vs {
-		if e := r.claimForPush(t); err == nil {
+		ok, e := r.claimForPush(t)
+		if !ok {
+			break // the consumer closed and left this slot unfreed
+		}
+		if err == nil {
 			err = e
 		}
 		*r.slot(t) = vs[i]
@@ -233,32 +246,60 @@ func (r *ring[T]) pushEvictBatch(vs []T) error {
 	if r.park {
 		r.wakeConsumer()
 	}
-	return err
+	n, cerr := r.took(t0, t)
+	if cerr == nil && n < len(vs) {
+		cerr = ErrClosed
+	}
+	if cerr != nil {
+		return n, cerr
+	}
+	return n, err
 }
 
 // claimForPush makes the slot of seq t free for the producer: either the
-// consumer already freed it (A3), or the producer evicts the
-// item in it, seq t-capacity, by winning the CAS on head (C1). The error is
-// the evict spout's.
-func (r *ring[T]) claimForPush(t uint64) error {
+// consumer already freed it (A3), or the producer evicts the item in it,
+// seq t-capacity, by winning the CAS on head (C1). The error is the evict
+// spout's; false means the consumer closed while the slot was not free.
+func (r *ring[T]) claimForPush(t uint64) (bool, error) {
 	st := r.stamp(t)
 	for spins := 0; ; spins++ {
 		if atomic.LoadUint64(st) == stampFree(t) { // A3
 			r.shadow.acquireHead()
-			return nil
+			return true, nil
 		}
 		old := t - r.cap
 		if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
 			// The producer owns seq old now; nobody else reads it.
-			atomic.StoreUint64(&r.l.evicted, r.l.evicted+1)
-			return r.evict(*r.slot(old))
+			return true, r.evictOwned(old)
 		}
 		// The consumer claimed seq old and is copying it out; its R3
-		// store is a memcpy away. Yield in case it was descheduled.
+		// store is a memcpy away. Yield in case it was descheduled, and
+		// give up if it closed: it may never free the slot.
 		if spins > 64 {
+			if r.closedBits()&closedConsumer != 0 {
+				return false, nil
+			}
 			runtime.Gosched()
 		}
 	}
+}
+
+// evictOwned counts seq old, which this producer has just won by C1, as
+// evicted and hands it to the evict spout. After a close it settles first
+// (F3): an item past the consumer's seal was not taken and is not counted.
+// After the consumer's Close it is counted but not handed on: items in a
+// channel whose consumer closed are discarded (and the memory may be
+// reclaimed, so the read is checked after the fact).
+func (r *ring[T]) evictOwned(old uint64) error {
+	if r.published(old, old+1) == old { // F3
+		return nil
+	}
+	atomic.AddUint64(&r.l.evicted, 1)
+	v := *r.slot(old)
+	if atomic.LoadUint32(&r.l.closed)&closedConsumer != 0 {
+		return nil
+	}
+	return r.evict(v)
 }
 
 // evict hands an evicted item to the evict spout, if there is one.
@@ -404,8 +445,7 @@ func (r *ring[T]) popEvictMode() (T, bool) {
 // length is the number of items in the ring: exact when both sides are idle,
 // a snapshot otherwise.
 func (r *ring[T]) length() int {
-	h := atomic.LoadUint64(&r.l.head)
-	t := atomic.LoadUint64(&r.l.tail)
+	h, t := r.bounds()
 	if d := t - h; d <= r.cap { // differences, not comparisons: the counters wrap
 		return int(d)
 	}

@@ -61,8 +61,7 @@ func (s *chanStats) newHandle() *prodHandle {
 func (r *ring[T]) snapshot() Stats {
 	l := r.l
 	evicted := atomic.LoadUint64(&l.evicted)
-	head := atomic.LoadUint64(&l.head)
-	tail := atomic.LoadUint64(&l.tail)
+	head, tail := r.bounds()
 	st := Stats{
 		Pushed:    tail - r.base,
 		Popped:    head - r.base - evicted,

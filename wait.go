@@ -23,16 +23,18 @@ type parker interface {
 	yield()
 }
 
-// errWaitClosed tells a waiter's caller that `closed` changed; a consumer
-// still drains what is left before it reports ErrClosed.
+// errWaitClosed tells a producer's caller that `closed` changed.
 var errWaitClosed = ErrClosed
 
 // await waits, per the wait strategy, until ready reports true. ready is the
 // operation itself (a push or pop attempt), so success needs no second try.
-// It returns nil, errWaitClosed when any closed bit is set (or, for a
-// producer, its own handle h is closed), ctx.Err(), or ErrTimeout at
-// deadline. A nil h means the consumer is waiting. Each call that had to
-// wait is counted once, for Stats.
+// A nil h means the consumer is waiting: its ready step reports the end of
+// the channel itself (popStep: a closed producer side still hands out what
+// its pushes published, F2). A producer's wait ends with errWaitClosed as
+// soon as a close bit is set or its own handle h is closed, checked before
+// each attempt: Close releases a blocked push with ErrClosed rather than
+// letting it in. It also returns ctx.Err(), or ErrTimeout at deadline. Each
+// call that had to wait is counted once, for Stats.
 func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, deadline time.Time) error {
 	var done <-chan struct{}
 	if ctx != nil {
@@ -42,14 +44,14 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 	if h != nil {
 		word, waits = &r.l.prodWait, &h.waits
 	}
-	closed := func() bool { return r.closedBits() != 0 || h != nil && h.closed.Load() != 0 }
+	closed := func() bool { return h != nil && (r.closedBits() != 0 || h.closed.Load() != 0) }
 	spins := r.wait.spins
 	for i := 1; ; i++ {
-		if ready() {
-			return nil
-		}
 		if closed() {
 			return errWaitClosed
+		}
+		if ready() {
+			return nil
 		}
 		if waits != nil {
 			waits.Add(1)
@@ -83,13 +85,13 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 					atomic.StoreUint32(word, 0)
 				}
 			}
-			if ready() {
-				unflag()
-				return nil
-			}
 			if closed() {
 				unflag()
 				return errWaitClosed
+			}
+			if ready() {
+				unflag()
+				return nil
 			}
 			if err := expired(done, ctx, deadline); err != nil {
 				unflag()

@@ -104,15 +104,14 @@ static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 		sr_futex_wake(r, w);
 }
 
-/* R1. Under Park it is seq_cst and followed by the W1 load of cons_wait. */
+/* R1: seq_cst, for F1's load of closed after it (and W1's of cons_wait
+ * under Park). An exchange: one locked instruction on x86, where a seq_cst
+ * store may compile to a store and a fence. */
 static inline void sr_publish_tail(struct sr_ring *r, uint64_t t)
 {
-	if (r->wait != SR_WAIT_PARK) {
-		atomic_store_explicit(&r->tail, t, memory_order_release);
-		return;
-	}
-	atomic_store(&r->tail, t);
-	sr_wake(r, &r->cons_wait);
+	(void)atomic_exchange(&r->tail, t);
+	if (r->wait == SR_WAIT_PARK)
+		sr_wake(r, &r->cons_wait);
 }
 
 /* R2. Under Park it is seq_cst and followed by the W1 load of prod_wait. */
@@ -126,13 +125,62 @@ static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
 	sr_wake(r, &r->prod_wait);
 }
 
-/* M2's memory order: release; under Park seq_cst, W1's store of the index
- * that the load of cons_wait in sr_publish_stamps must not pass. (A release
- * store per item and one seq_cst fence per batch would do, but sanitizers
- * do not model fences.) */
+/* M2's memory order: seq_cst, the store that F1's load of closed (and W1's
+ * of cons_wait under Park) must not pass. (A release store per item and one
+ * seq_cst fence per batch would do, but sanitizers do not model fences.) */
 static inline memory_order sr_stamp_order(const struct sr_ring *r)
 {
-	return r->wait == SR_WAIT_PARK ? memory_order_seq_cst : memory_order_release;
+	(void)r;
+	return memory_order_seq_cst;
+}
+
+/* --- F1-F3: closing without losing an item --- */
+
+/* seq - end for the end held in drain word d: a signed 63-bit distance. */
+static inline int64_t sr_drain_dist(uint64_t d, uint64_t seq)
+{
+	return (int64_t)((seq << 1) - (d & ~SR_DRAIN_SEALED)) / 2;
+}
+
+/* F2, producer: it saw SR_CLOSED_PRODUCER after publishing [start, end)
+ * (or, F3, after evicting start, end = start + 1). Returns the end of what
+ * was taken: end, or less if the consumer sealed first. */
+static uint64_t sr_settle(struct sr_ring *r, uint64_t start, uint64_t end)
+{
+	uint64_t d = atomic_load(&r->drain);
+
+	for (;;) {
+		if (d & SR_DRAIN_SEALED) {
+			if (sr_drain_dist(d, start) >= 0)
+				return start; /* sealed at or before start */
+			if (sr_drain_dist(d, end) <= 0)
+				return end;
+			return end - (uint64_t)sr_drain_dist(d, end);
+		}
+		if (sr_drain_dist(d, end) <= 0)
+			return end; /* promised as far already */
+		if (atomic_compare_exchange_weak(&r->drain, &d, end << 1))
+			return end;
+	}
+}
+
+/* F1, right after the seq_cst publish of [start, end). */
+static inline uint64_t sr_published(struct sr_ring *r, uint64_t start, uint64_t end)
+{
+	if (!(atomic_load(&r->closed) & SR_CLOSED_PRODUCER))
+		return end;
+	return sr_settle(r, start, end);
+}
+
+/* A push's result once F1 said it took [start, e) of [start, end). */
+static inline int sr_took(uint64_t start, uint64_t e)
+{
+	return e == start ? -EPIPE : (int)(e - start);
+}
+
+static inline bool sr_sealed(struct sr_ring *r)
+{
+	return atomic_load(&r->drain) & SR_DRAIN_SEALED;
 }
 
 /* M2 for the run [t, t + n), whose slots the caller has written (stamped:
@@ -294,7 +342,7 @@ static int sr_push_spsc(struct sr_ring *r, const void *src, uint64_t n, bool par
 		return 0;
 	sr_copy_in(r, t, src, n);
 	sr_publish_tail(r, t + n);
-	return (int)n;
+	return sr_took(t, sr_published(r, t, t + n)); /* F1 */
 }
 
 /* Block/Reject in MPSC mode: claim n sequences (up to n if partial) by M1,
@@ -341,12 +389,43 @@ static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool parti
 	}
 	sr_copy_in(r, t, src, k);
 	sr_publish_stamps(r, t, k, false); /* M2 */
-	return (int)k;
+	return sr_took(t, sr_published(r, t, t + k)); /* F1 */
+}
+
+/* DropOldest: x, just won by C1, is evicted: counted, unless F3 finds it
+ * past the consumer's seal (then it was never taken). Copies it out to
+ * evicted_out if given and the consumer is open (after its close the slot
+ * memory may be reclaimed: the check follows the copy). Returns whether it
+ * counts, and sets *handed if it was copied out. */
+static inline bool sr_evict(struct sr_ring *r, uint64_t x, void *evicted_out, bool *handed)
+{
+	if (sr_published(r, x, x + 1) == x) /* F3 */
+		return false;
+	if (evicted_out) {
+		memcpy(evicted_out, sr_ring_slot(r, x), r->elem_size);
+		*handed = !(atomic_load(&r->closed) & SR_CLOSED_CONSUMER);
+	}
+	return true;
+}
+
+/* Between spins of a producer waiting for a slot the consumer must free:
+ * false once the consumer has closed (it may never free it). */
+static inline bool sr_evict_pause(struct sr_ring *r, unsigned *spins)
+{
+	if (++*spins % SR_EVICT_SPINS) {
+		sr_relax();
+		return true;
+	}
+	if (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_CLOSED_CONSUMER)
+		return false;
+	sched_yield();
+	return true;
 }
 
 /* DropOldest: make the slot of seq t free, evicting seq t - capacity if the
- * consumer has not claimed it. Returns 1 if it evicted. */
-static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out)
+ * consumer has not claimed it. Returns 1 if it evicted (and counts it), 0
+ * if not, -1 if the consumer closed while the slot was not free. */
+static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
 	unsigned spins = 0;
@@ -358,30 +437,30 @@ static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out
 			return 0;
 		uint64_t h = t - r->capacity;
 		/* C1: winning head makes seq h ours; its slot holds our own
-		 * write, so copying it out needs no further ordering. */
-		if (atomic_compare_exchange_strong_explicit(&r->head, &h, h + 1,
-							    memory_order_acq_rel, memory_order_relaxed)) {
-			if (evicted_out)
-				memcpy(evicted_out, sr_ring_slot(r, h), r->elem_size);
-			return 1;
-		}
+		 * write, so copying it out needs no further ordering. seq_cst:
+		 * F3's load of closed follows. */
+		if (atomic_compare_exchange_strong(&r->head, &h, h + 1))
+			return sr_evict(r, t - r->capacity, evicted_out, handed);
 		/* The consumer claimed h and is copying it out: its R3 is a
 		 * memcpy away, unless it was descheduled. */
-		if (++spins % SR_EVICT_SPINS)
-			sr_relax();
-		else
-			sched_yield();
+		if (!sr_evict_pause(r, &spins))
+			return -1;
 	}
 }
 
-/* DropOldest: push all n items, evicting as needed. Returns the evictions. */
-static uint64_t sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out)
+/* DropOldest: push all n items, evicting as needed, and count the
+ * evictions. Returns how many it took (F1: fewer after a close) or -EPIPE. */
+static int sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
 {
-	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t t0 = atomic_load_explicit(&r->tail, memory_order_relaxed), t = t0;
 	uint64_t evicted = 0;
 
 	for (uint64_t i = 0; i < n; i++, t++) {
-		evicted += sr_claim_slot(r, t, evicted_out);
+		int e = sr_claim_slot(r, t, evicted_out, handed);
+
+		if (e < 0)
+			break;
+		evicted += (uint64_t)e;
 		memcpy(sr_ring_slot(r, t), (const char *)src + i * r->elem_size, r->elem_size);
 		/* M2 ("holds t"): the consumer learns of the item through R1
 		 * below, but the upgrade (U1) may hand this slot to a producer
@@ -393,15 +472,17 @@ static uint64_t sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, voi
 		atomic_store_explicit(&r->evicted,
 				      atomic_load_explicit(&r->evicted, memory_order_relaxed) + evicted,
 				      memory_order_relaxed);
+	if (t == t0)
+		return -EPIPE;
 	sr_publish_tail(r, t);
-	return evicted;
+	return sr_took(t0, sr_published(r, t0, t)); /* F1 */
 }
 
 /* DropOldest in MPSC mode: make the slot of seq t free. It may evict seq
  * h = t - capacity only once its stamp reads SR_STAMP_FULL(h): h's producer
  * (any producer) has written it, and the acquire makes the slot's contents
- * ours to copy out. Returns 1 if it evicted. */
-static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out)
+ * ours to copy out. Returns as sr_claim_slot. */
+static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
 	uint64_t h = t - r->capacity;
@@ -419,38 +500,36 @@ static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_
 
 			/* C1: only t's producer evicts h, and only from head
 			 * == h; the consumer claims h only after reading the
-			 * same full stamp. */
-			if (atomic_compare_exchange_strong_explicit(&r->head, &e, h + 1, memory_order_acq_rel,
-								    memory_order_relaxed)) {
-				if (evicted_out)
-					memcpy(evicted_out, sr_ring_slot(r, h), r->elem_size);
-				return 1;
-			}
+			 * same full stamp. seq_cst: F3 follows. */
+			if (atomic_compare_exchange_strong(&r->head, &e, h + 1))
+				return sr_evict(r, h, evicted_out, handed);
 			/* e > h: the consumer owns h and frees it next (R3).
 			 * e < h: older items are still being popped or
 			 * evicted by their own producers. */
 		}
 		/* Otherwise h's producer has not written it yet: it is as far
 		 * as one memcpy from doing so, unless it was descheduled. */
-		if (++spins % SR_EVICT_SPINS)
-			sr_relax();
-		else
-			sched_yield();
+		if (!sr_evict_pause(r, &spins))
+			return -1;
 	}
 }
 
 /* DropOldest in MPSC mode: claim n sequences by fetch_add (M1, no room
- * check), free each slot, write it and stamp it (M2). Returns the
- * evictions. */
-static uint64_t sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out)
+ * check), free each slot, write it and stamp it (M2). Returns how many it
+ * took (F1: fewer after a close) or -EPIPE, and counts the evictions. */
+static int sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
 {
 	/* M1. Release: a consumer whose A1 load reads this tail then sees
 	 * SR_MULTI (U2). */
 	uint64_t t = atomic_fetch_add_explicit(&r->tail, n, memory_order_acq_rel);
-	uint64_t evicted = 0;
+	uint64_t evicted = 0, i;
 
-	for (uint64_t i = 0; i < n; i++) {
-		evicted += sr_claim_slot_mp(r, t + i, evicted_out);
+	for (i = 0; i < n; i++) {
+		int e = sr_claim_slot_mp(r, t + i, evicted_out, handed);
+
+		if (e < 0)
+			break; /* the consumer closed: nobody reads the rest */
+		evicted += (uint64_t)e;
 		sr_copy1(sr_ring_slot(r, t + i), (const char *)src + i * r->elem_size, r->elem_size);
 		/* M2, item by item: a later item of this very batch may evict
 		 * it (n > capacity), which needs the full stamp first. */
@@ -459,19 +538,19 @@ static uint64_t sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, 
 	/* Relaxed RMW: several producers count; readers want a number. */
 	if (evicted)
 		atomic_fetch_add_explicit(&r->evicted, evicted, memory_order_relaxed);
-	sr_publish_stamps(r, t, n, true);
-	return evicted;
+	sr_publish_stamps(r, t, i, true);
+	return sr_took(t, sr_published(r, t, t + i)); /* F1 */
 }
 
 /* The slow path of every push: closed, or MPSC mode. */
 static int sr_push_slow(struct sr_ring *r, uint32_t c, const void *src, uint64_t n, bool partial)
 {
+	bool handed = false;
+
 	if (c & SR_CLOSED_MASK)
 		return -EPIPE;
-	if (r->backpressure == SR_DROP_OLDEST) {
-		sr_push_drop_mp(r, src, n, NULL);
-		return (int)n;
-	}
+	if (r->backpressure == SR_DROP_OLDEST)
+		return sr_push_drop_mp(r, src, n, NULL, &handed);
 	return sr_push_mp(r, src, n, partial);
 }
 
@@ -479,13 +558,12 @@ static int sr_push_slow(struct sr_ring *r, uint32_t c, const void *src, uint64_t
 static int sr_push_n(struct sr_ring *r, const void *src, uint64_t n, bool partial)
 {
 	uint32_t c = sr_push_state(r);
+	bool handed = false;
 
 	if (c)
 		return sr_push_slow(r, c, src, n, partial);
-	if (r->backpressure == SR_DROP_OLDEST) {
-		sr_push_drop(r, src, n, NULL);
-		return (int)n;
-	}
+	if (r->backpressure == SR_DROP_OLDEST)
+		return sr_push_drop(r, src, n, NULL, &handed);
 	return sr_push_spsc(r, src, n, partial);
 }
 
@@ -503,12 +581,13 @@ SR_API int sr_ring_push_evict(struct sr_ring *r, const void *elem, void *evicted
 
 	if (r->backpressure == SR_DROP_OLDEST) {
 		uint32_t c = sr_push_state(r);
+		bool handed = false;
 
 		if (c & SR_CLOSED_MASK)
 			return -EPIPE;
-		if (c)
-			return sr_push_drop_mp(r, elem, 1, evicted_out) && evicted_out;
-		return sr_push_drop(r, elem, 1, evicted_out) && evicted_out;
+		rc = c ? sr_push_drop_mp(r, elem, 1, evicted_out, &handed)
+		       : sr_push_drop(r, elem, 1, evicted_out, &handed);
+		return rc < 0 ? rc : handed;
 	}
 	while ((rc = sr_push_n(r, elem, 1, false)) == -EAGAIN) {
 		if (r->backpressure == SR_REJECT)
@@ -637,12 +716,70 @@ static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, uint64_t n
 	return true;
 }
 
+/* F2, consumer: is the item of sequence h (head) published? seq_cst loads,
+ * after the seq_cst load that saw SR_CLOSED_PRODUCER. */
+static bool sr_ready_at(struct sr_ring *r, uint64_t h)
+{
+	if (atomic_load(&r->closed) & SR_MULTI) {
+		uint64_t s = atomic_load(sr_ring_stamp(r, h));
+
+		if (r->backpressure == SR_DROP_OLDEST)
+			return s == SR_STAMP_FULL(h);
+		/* Below mp_start R1 published it; below tail_cache a run. */
+		if (sr_dist(h, atomic_load(&r->mp_start)) > 0 || sr_dist(h, r->tail_cache) > 0)
+			return true;
+		return sr_run_rest(r, h, s) != UINT64_MAX;
+	}
+	int64_t d = sr_dist(h, atomic_load(&r->tail));
+	return d > 0 && (uint64_t)d <= r->capacity; /* past it: head passed tail */
+}
+
+/* F2, consumer, MPSC: is a sequence claimed past h published (a run start,
+ * or a DropOldest item)? Such a push succeeded before the close and waits
+ * behind a claim still in flight. One stamp per claimed sequence, once. */
+static bool sr_published_past(struct sr_ring *r, uint64_t h)
+{
+	uint64_t t = atomic_load(&r->tail);
+
+	for (uint64_t y = h + 1; sr_dist(y, t) > 0; y++) {
+		uint64_t s = atomic_load(sr_ring_stamp(r, y));
+
+		if (r->backpressure == SR_DROP_OLDEST ? s == SR_STAMP_FULL(y)
+						      : sr_run_rest(r, y, s) != UINT64_MAX)
+			return true;
+	}
+	return false;
+}
+
+/* F2, consumer: the producer side closed and nothing was found to pop.
+ * Seal at head unless an item is ready there, one is published past it
+ * (MPSC), or a producer promised items past it. True: closed and drained. */
+static bool sr_drained(struct sr_ring *r)
+{
+	uint64_t h = atomic_load(&r->head);
+	uint64_t d;
+
+	if (sr_ready_at(r, h))
+		return false;
+	if ((atomic_load(&r->closed) & SR_MULTI) && sr_published_past(r, h))
+		return false;
+	d = atomic_load(&r->drain);
+	for (;;) {
+		if (d & SR_DRAIN_SEALED)
+			return true;
+		if (sr_drain_dist(d, h) < 0)
+			return false; /* promised items are still to come */
+		if (atomic_compare_exchange_weak(&r->drain, &d, (h << 1) | SR_DRAIN_SEALED))
+			return true;
+	}
+}
+
 /* MPSC mode: pop `want` items (up to `want` if partial) by M3. Same results
  * as sr_pop_n. */
 static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 {
 	bool drop = r->backpressure == SR_DROP_OLDEST;
-	uint64_t ms, h, n, t;
+	uint64_t ms, h, n;
 
 	/* U2: an acquire load that sees SR_MULTI (the caller saw it, so this
 	 * does) makes U1's mp_start and the R1-published items below it ours:
@@ -655,23 +792,15 @@ static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	for (;;) {
 		n = sr_ready(r, h, ms, want);
 		if (n == 0) {
-			/* Closed and drained: SR_CLOSED_PRODUCER seen (acquire,
-			 * pairs with the last producer's close, which follows
-			 * every producer's last push), then nothing at head
-			 * and head == tail. Loads after that acquire are
-			 * final: only we still move head. */
-			if (!(atomic_load_explicit(&r->closed, memory_order_acquire) & SR_CLOSED_PRODUCER))
+			/* Closed and drained only by F2: SR_CLOSED_PRODUCER
+			 * seen (seq_cst), then nothing to take, then a seal. */
+			if (!(atomic_load(&r->closed) & SR_CLOSED_PRODUCER))
 				return partial ? 0 : -EAGAIN;
 			if (drop)
 				h = atomic_load_explicit(&r->head, memory_order_acquire);
 			if (sr_ready(r, h, ms, 1))
 				continue;
-			t = atomic_load_explicit(&r->tail, memory_order_acquire);
-			if (sr_dist(h, t) <= 0)
-				return -EPIPE;
-			/* Claimed but never published: a producer closed with
-			 * a push in flight. Not ours to wait for here. */
-			return partial ? 0 : -EAGAIN;
+			return sr_drained(r) ? -EPIPE : partial ? 0 : -EAGAIN;
 		}
 		if (n < want && !partial)
 			return -EAGAIN;
@@ -692,10 +821,13 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	 * a hint here (sr_pop_mp and sr_avail load it with acquire). One test
 	 * for both keeps the SPSC path as it was. */
 	c = atomic_load_explicit(&r->closed, memory_order_relaxed);
-	if (c & (SR_CLOSED_CONSUMER | SR_MULTI)) {
-		if (c & SR_CLOSED_CONSUMER)
+	if (c) {
+		/* Sealed (F2): nothing past the seal is ever popped. Only we
+		 * seal, so our own seal is what this load can see. */
+		if ((c & SR_CLOSED_CONSUMER) || ((c & SR_CLOSED_PRODUCER) && sr_sealed(r)))
 			return -EPIPE;
-		return want ? sr_pop_mp(r, dst, want, partial) : 0;
+		if (c & SR_MULTI)
+			return want ? sr_pop_mp(r, dst, want, partial) : 0;
 	}
 	if (want == 0)
 		return 0;
@@ -707,22 +839,25 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 		if (n == SR_AVAIL_MULTI)
 			return sr_pop_mp(r, dst, want, partial);
 		if (n == 0) {
-			/* Acquire pairs with the close's fetch_or, which follows
-			 * the producer's last R1: the tail read after it is final. */
-			c = atomic_load_explicit(&r->closed, memory_order_acquire);
+			/* F2: SR_CLOSED_PRODUCER seen (seq_cst), then a tail
+			 * read after it, then a seal if that is still empty. */
+			c = atomic_load(&r->closed);
 			if (c & SR_MULTI)
 				return sr_pop_mp(r, dst, want, partial);
 			if (!(c & SR_CLOSED_PRODUCER))
 				return partial ? 0 : -EAGAIN;
 			/* A1, then U2 (no upgrade follows a close, but the
 			 * rule costs nothing here). */
-			uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+			uint64_t t = atomic_load(&r->tail);
 			if (atomic_load_explicit(&r->closed, memory_order_acquire) & SR_MULTI)
 				return sr_pop_mp(r, dst, want, partial);
-			r->tail_cache = t;
-			if (sr_dist(h, t) <= 0)
-				return -EPIPE;
-			continue;
+			if (sr_dist(h, t) > 0 && (uint64_t)sr_dist(h, t) <= r->capacity) {
+				r->tail_cache = t;
+				continue;
+			}
+			if (drop)
+				h = atomic_load_explicit(&r->head, memory_order_acquire);
+			return sr_drained(r) ? -EPIPE : partial ? 0 : -EAGAIN;
 		}
 		if (n < want && !partial)
 			return -EAGAIN;
@@ -845,7 +980,7 @@ SR_API uint64_t sr_ring_len(const struct sr_ring *r)
 	uint64_t t = atomic_load_explicit(&m->tail, memory_order_acquire);
 	int64_t d = sr_dist(h, t);
 
-	if (d <= 0)
+	if (d <= 0 || sr_sealed(m)) /* sealed: what is left was never taken */
 		return 0;
 	return (uint64_t)d > r->capacity ? r->capacity : (uint64_t)d;
 }
@@ -884,7 +1019,7 @@ SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
 
 	if (!need || !mem || (uintptr_t)mem % SR_LINE || size < need)
 		return -EINVAL;
-	memset(r, 0, sizeof(*r)); /* indexes, caches, counters, closed, waits, mp_start */
+	memset(r, 0, sizeof(*r)); /* indexes, caches, counters, closed, waits, mp_start, drain */
 	r->backpressure = cfg->backpressure;
 	r->wait = cfg->wait;
 	r->spins = cfg->spins;

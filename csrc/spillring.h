@@ -32,9 +32,9 @@
  *      it to 0 and calls FUTEX_WAKE. Store->load on both sides in one total
  *      order means either the waiter sees the new index or the waker sees
  *      the flag: no lost wake-up, and no syscall when nobody sleeps.
- *      Under Spin and SpinYield nobody sleeps, and R1/R2 stay release-only.
- *      (Go publishes with sequentially consistent stores, which are at
- *      least release: the two sides interoperate under any strategy.)
+ *      Under Spin and SpinYield nobody sleeps, and R2 stays release-only
+ *      (R1 and M2 are seq_cst for F1 below). Go publishes with sequentially
+ *      consistent stores: the two sides interoperate under any strategy.
  *      In MPSC mode the producer's published index is a stamp (M2) and the
  *      consumer re-checks the stamp of `head` after setting cons_wait.
  *      Several producers may sleep on prod_wait; the waker wakes them all.
@@ -80,14 +80,48 @@
  *      Each sequence is thus popped once or evicted once, never both.
  *   Producer count: `producers` starts at 1; sr_ring_add_producer adds one
  *      (upgrading on first use); closing the producer side drops one, and
- *      only the last sets SR_CLOSED_PRODUCER. Every producer finishes its
- *      pushes before it closes, so closed + SR_CLOSED_PRODUCER seen by the
- *      consumer means every claimed item is published.
+ *      only the last sets SR_CLOSED_PRODUCER.
+ *
+ * Closing without losing an item. A close may land while a push runs (it
+ * may come from another thread than the pushing one), so a check of
+ * `closed` before the push cannot tell whether the consumer will see it.
+ * The promise: a push that returns success has put its items in the ring,
+ * and the consumer pops each (or DropOldest evicts and counts it) exactly
+ * once; a push that fails did not take them. "Closed and drained" (-EPIPE
+ * from a pop) comes only after every such item was popped.
+ *   F1 publish, then check: every producer publishes (R1, M2) with a
+ *      seq_cst store and only then loads `closed` (seq_cst). If
+ *      SR_CLOSED_PRODUCER is clear, the push succeeded: a consumer that
+ *      sees the bit later (seq_cst load) and then loads tail or the stamps
+ *      sees the items (store->load on both sides in one total order, as W1).
+ *      So R1 and M2 are seq_cst under every wait strategy.
+ *   F2 settle: a producer that saw the bit after publishing [start, end)
+ *      settles on `drain` = end << 1 | SR_DRAIN_SEALED (63 bits of end,
+ *      compared by distance). Unsealed, end is the highest end promised by
+ *      such producers: the producer raises it to its own end with a CAS, and
+ *      then its push succeeded. The consumer, once it has seen the bit and
+ *      found nothing ready at head h, seals the word at h with a CAS, unless
+ *      a promise reaches past h or (MPSC) a sequence claimed past h is
+ *      published (a push that succeeded, held back by an earlier claim still
+ *      in flight: the consumer waits for it). Sealed, every item below h was
+ *      popped or evicted and none at or past h ever will be: a producer that
+ *      finds the word sealed took only its items below h and fails for the
+ *      rest. The consumer reports closed-and-drained only once sealed, and
+ *      never pops past the seal.
+ *   F3 DropOldest: a producer that wins C1 for seq x and then sees the bit
+ *      (seq_cst load after the CAS) settles [x, x+1) before it counts x:
+ *      evicted if the word was not sealed at or below x; otherwise x was
+ *      not taken (its own push fails) and it is neither counted nor handed
+ *      out. A producer that waits for a slot the consumer must free gives up
+ *      once SR_CLOSED_CONSUMER is set (the rest of its push fails).
+ * A consumer's close discards what is in the ring: a push that races it may
+ * still succeed, and its item is discarded with the rest.
  *
  * Return codes are 0 or a negative errno: -EAGAIN (would block: full on push,
  * empty on pop), -ENOBUFS (Reject: full), -EPIPE (closed: a push after either
- * side closed; a pop after the producer closed and the ring drained, or after
- * the consumer closed), -EINVAL (bad argument), -ENOMEM.
+ * side closed, or that a close kept out (F2); a pop after the producer side
+ * closed and the ring drained, or after the consumer closed), -EINVAL (bad
+ * argument), -ENOMEM.
  */
 #ifndef SPILLRING_H
 #define SPILLRING_H
@@ -107,7 +141,7 @@ extern "C" {
 #endif
 
 #define SR_MAGIC UINT64_C(0x31474e49524c5053) /* "SPLRING1", little-endian */
-#define SR_VERSION 2u /* 2: stamps for every ring, producers and mp_start (MPSC) */
+#define SR_VERSION 3u /* 2: stamps for every ring, producers and mp_start (MPSC); 3: drain (F2) */
 
 /* Independently written words are kept 128 bytes apart: two 64-byte lines,
  * because the adjacent-line prefetcher pulls lines in pairs. */
@@ -136,6 +170,9 @@ enum sr_wait {
 #define SR_CLOSED_CONSUMER 2u
 #define SR_MULTI 4u /* not a close: the ring is in MPSC mode (U1) */
 #define SR_CLOSED_MASK (SR_CLOSED_PRODUCER | SR_CLOSED_CONSUMER)
+
+/* The sealed bit of `drain` (F2). */
+#define SR_DRAIN_SEALED UINT64_C(1)
 
 /* Bits of `flags`. */
 #define SR_FLAG_SHARED 1u /* memory shared across processes: non-private futex */
@@ -188,12 +225,14 @@ struct sr_ring {
 	 * SR_MULTI; prod_wait / cons_wait are the futex words of W1 (producers
 	 * waiting for space / the consumer waiting for data); producers counts
 	 * open producer handles; mp_start is the first sequence published by
-	 * stamps (valid once SR_MULTI is set, U1). */
+	 * stamps (valid once SR_MULTI is set, U1); drain settles a close with
+	 * the pushes in flight (F2). */
 	_Alignas(SR_LINE) _Atomic uint32_t closed;
 	_Atomic uint32_t prod_wait;
 	_Atomic uint32_t cons_wait;
 	_Atomic uint32_t producers;
 	_Atomic uint64_t mp_start;
+	_Atomic uint64_t drain;
 };
 
 _Static_assert(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
@@ -254,7 +293,9 @@ SR_API int sr_ring_push_evict(struct sr_ring *r, const void *elem, void *evicted
  * (n, or -EAGAIN/-EPIPE; -EINVAL if n exceeds the capacity, except under
  * DropOldest). burst: as many as fit now (0..n, or -EPIPE if closed before
  * anything was pushed). Neither waits; under DropOldest both evict as needed
- * and always take all n. Order is kept. */
+ * and take all n, unless a close lands meanwhile and the consumer has
+ * sealed (F2): then the items taken are the first k, and k is returned
+ * (-EPIPE if none). Order is kept. */
 SR_API int sr_ring_push_bulk(struct sr_ring *r, const void *elems, unsigned n);
 SR_API int sr_ring_push_burst(struct sr_ring *r, const void *elems, unsigned n);
 

@@ -352,6 +352,7 @@ static void set_start(struct sr_ring *r, uint64_t start)
 {
 	atomic_store_explicit(&r->tail, start, memory_order_relaxed);
 	atomic_store_explicit(&r->head, start, memory_order_relaxed);
+	atomic_store_explicit(&r->drain, start << 1, memory_order_relaxed); /* F2: nothing promised */
 	r->head_cache = start;
 	r->tail_cache = start;
 	if (r->stamps_offset)
@@ -1150,6 +1151,196 @@ static void test_mpsc_close(void)
 	       now() - t0);
 }
 
+/* --- Close racing pushes (F1-F3) --- */
+
+#define CR_MAXP 3
+#define CR_LIMIT (1u << 16) /* items per producer and round */
+
+struct crace {
+	struct sr_ring *r;
+	int g;			/* producer index, the item's top bits */
+	uint64_t acked, failed; /* counts */
+	uint8_t *acked_map;	/* bit per item: its push succeeded */
+	uint64_t rng;
+};
+
+struct cpop {
+	struct sr_ring *r;
+	uint8_t *seen[CR_MAXP];
+	uint64_t popped;
+	uint64_t last[CR_MAXP];
+};
+
+static void cr_mark(struct crace *x, uint64_t i, bool ok)
+{
+	if (ok) {
+		x->acked_map[i / 8] |= (uint8_t)(1u << i % 8);
+		x->acked++;
+	} else {
+		x->failed++;
+	}
+}
+
+/* Pushes items g<<32 | i with every push form until a push reports the
+ * close; records which succeeded. */
+static void *cr_producer(void *arg)
+{
+	struct crace *x = arg;
+	struct sr_ring *r = x->r;
+	uint64_t buf[8], ev, i = 0;
+	int rc = 0;
+
+	while (i + 8 < CR_LIMIT) {
+		unsigned op = (unsigned)(rnd(&x->rng) % 5), k = 1 + (unsigned)(rnd(&x->rng) % 8);
+
+		if (k > r->capacity && op == 3 && r->backpressure != SR_DROP_OLDEST)
+			k = (unsigned)r->capacity;
+		for (unsigned j = 0; j < k; j++)
+			buf[j] = (uint64_t)x->g << 32 | (i + j);
+		switch (op) {
+		case 0:
+			rc = sr_ring_push(r, buf);
+			k = 1;
+			break;
+		case 1:
+			rc = sr_ring_try_push(r, buf);
+			k = 1;
+			break;
+		case 2:
+			rc = sr_ring_push_evict(r, buf, &ev);
+			if (rc > 0)
+				rc = 0;
+			k = 1;
+			break;
+		case 3:
+			rc = sr_ring_push_bulk(r, buf, k);
+			break;
+		default:
+			rc = sr_ring_push_burst(r, buf, k);
+		}
+		if (op <= 2) {
+			cr_mark(x, i, rc == 0);
+		} else {
+			unsigned took = rc > 0 ? (unsigned)rc : 0;
+
+			CHECK(rc != 0 || op == 4 || k == 0, "bulk returned 0");
+			for (unsigned j = 0; j < k; j++)
+				cr_mark(x, i + j, j < took);
+			if (rc > 0 && (unsigned)rc < k && op == 3)
+				CHECK(r->backpressure == SR_DROP_OLDEST, "partial bulk %d of %u", rc, k);
+		}
+		i += k;
+		if (rc == -EPIPE)
+			return NULL;
+		CHECK(rc >= 0 || rc == -EAGAIN || rc == -ENOBUFS, "push: %d", rc);
+		if (rc == -EAGAIN || rc == -ENOBUFS)
+			sr_relax();
+	}
+	/* Out of items before the close: wait for it. */
+	while (!(sr_ring_closed(r) & SR_CLOSED_PRODUCER))
+		sched_yield();
+	return NULL;
+}
+
+static void *cr_consumer(void *arg)
+{
+	struct cpop *x = arg;
+	uint64_t buf[4], rng = 77;
+	int rc;
+
+	for (;;) {
+		switch (rnd(&rng) % 3) {
+		case 0:
+			rc = sr_ring_pop(x->r, buf);
+			rc = rc == 0 ? 1 : rc;
+			break;
+		case 1:
+			rc = sr_ring_try_pop(x->r, buf);
+			rc = rc == 0 ? 1 : rc;
+			break;
+		default:
+			rc = sr_ring_pop_burst(x->r, buf, 1 + (unsigned)(rnd(&rng) % 4));
+		}
+		if (rc == -EPIPE)
+			return NULL;
+		CHECK(rc >= 0 || rc == -EAGAIN, "pop: %d", rc);
+		for (int j = 0; j < rc; j++) {
+			uint64_t g = buf[j] >> 32, i = buf[j] & 0xffffffffu;
+
+			CHECK(g < CR_MAXP && i < CR_LIMIT, "bad item %" PRIx64, buf[j]);
+			CHECK(!(x->seen[g][i / 8] & (1u << i % 8)), "item %" PRIx64 " popped twice", buf[j]);
+			x->seen[g][i / 8] |= (uint8_t)(1u << i % 8);
+			CHECK(x->last[g] == UINT64_MAX || x->last[g] < i, "producer %" PRIu64 " out of order", g);
+			x->last[g] = i;
+			x->popped++;
+		}
+	}
+}
+
+/* Producers push with every form while another thread closes the producer
+ * side (every producer reference) at a random moment: each item is popped
+ * (or evicted and counted) exactly when its push succeeded. */
+static void test_close_race(void)
+{
+	static const uint64_t caps[] = { 1, 4, 64 };
+	uint64_t rng = 12345;
+	double t0 = now();
+	unsigned rounds = 0;
+
+	wd_arm("close-race");
+	for (uint32_t bp = SR_BLOCK; bp <= SR_REJECT; bp++)
+		for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++)
+			for (int np = 1; np <= CR_MAXP; np += CR_MAXP - 1)
+				for (size_t ci = 0; ci < sizeof(caps) / sizeof(caps[0]); ci++)
+					for (int round = 0; round < 4; round++, rounds++) {
+						struct sr_ring *r = mk(caps[ci], bp, wait);
+						struct crace xs[CR_MAXP];
+						struct cpop cp = { .r = r };
+						pthread_t pt[CR_MAXP], ct;
+						uint64_t acked = 0;
+
+						for (int g = 1; g < np; g++)
+							CHECK(sr_ring_add_producer(r) == 0, "add_producer");
+						for (int g = 0; g < CR_MAXP; g++) {
+							cp.seen[g] = calloc(CR_LIMIT / 8, 1);
+							cp.last[g] = UINT64_MAX;
+						}
+						CHECK(pthread_create(&ct, NULL, cr_consumer, &cp) == 0, "pthread_create");
+						for (int g = 0; g < np; g++) {
+							xs[g] = (struct crace){ .r = r, .g = g, .rng = rnd(&rng) | 1,
+										.acked_map = calloc(CR_LIMIT / 8, 1) };
+							CHECK(pthread_create(&pt[g], NULL, cr_producer, &xs[g]) == 0,
+							      "pthread_create");
+						}
+						sleep_us((long)(rnd(&rng) % 300));
+						for (int g = 0; g < np; g++)
+							CHECK(sr_ring_close(r, SR_CLOSED_PRODUCER) == 0, "close");
+						for (int g = 0; g < np; g++)
+							pthread_join(pt[g], NULL);
+						pthread_join(ct, NULL);
+						for (int g = 0; g < np; g++) {
+							acked += xs[g].acked;
+							for (uint64_t i = 0; i < CR_LIMIT / 8; i++)
+								CHECK(!(cp.seen[g][i] & ~xs[g].acked_map[i]),
+								      "producer %d: an item whose push failed was popped "
+								      "(byte %" PRIu64 ")",
+								      g, i);
+							free(xs[g].acked_map);
+						}
+						for (int g = 0; g < CR_MAXP; g++)
+							free(cp.seen[g]);
+						CHECK(acked == cp.popped + sr_ring_evicted(r),
+						      "%s/%s/p%d/cap %" PRIu64 ": acked %" PRIu64 " != popped %" PRIu64
+						      " + evicted %" PRIu64,
+						      bp_name[bp], wait_name[wait], np, caps[ci], acked, cp.popped,
+						      sr_ring_evicted(r));
+						CHECK(bp == SR_DROP_OLDEST || sr_ring_evicted(r) == 0, "evicted");
+						sr_ring_release(r);
+					}
+	printf("ok  close-race: %u rounds, every acknowledged push popped or evicted once  %.2fs\n", rounds,
+	       now() - t0);
+}
+
 int main(void)
 {
 	const char *e, *only;
@@ -1253,6 +1444,8 @@ int main(void)
 		test_config();
 	if (!only || strstr("close", only))
 		test_close();
+	if (!only || strstr("close-race", only))
+		test_close_race();
 	for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
 		if (!only || strstr(scens[i].name, only))
 			run(&scens[i]);
