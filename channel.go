@@ -358,7 +358,9 @@ func (p *Producer[T]) HasCapacity() bool {
 // Close closes this handle: its later pushes return ErrClosed, and a push
 // of it blocked in another goroutine is released. When the last open
 // handle closes, the channel is closed for sending: the consumer still
-// drains the items already in it, then gets ErrClosed. Close wakes every
+// drains the items already in it, then gets ErrClosed. A push running in
+// another goroutine meanwhile either takes its item, which the consumer then
+// pops, or returns ErrClosed without taking it. Close wakes every
 // blocked side under every wait strategy and may be called from any
 // goroutine. A second Close of the same handle returns ErrClosed.
 func (p *Producer[T]) Close() error {
