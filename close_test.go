@@ -81,6 +81,11 @@ func one(err error) (int, error) {
 // consumer popping until ErrClosed, closes every producer handle from
 // another goroutine after delay, and checks the accounting exactly.
 func closeRace(t *testing.T, cfg Config, producers int, f pushForm, delay time.Duration, seed uint64) {
+	defer func() {
+		if t.Failed() {
+			t.Logf("capacity %d, close after %v, seed %d", cfg.Capacity, delay, seed)
+		}
+	}()
 	var evMu sync.Mutex
 	var evicted []uint64
 	if cfg.Backpressure == DropOldest {
