@@ -31,6 +31,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.slots_offset)-unsafe.Offsetof(ringLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.stamps_offset)-unsafe.Offsetof(ringLayout{}.stampsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.refs)-unsafe.Offsetof(ringLayout{}.refs)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.reclaimed)-unsafe.Offsetof(ringLayout{}.reclaimed)]
+	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.reclaimed)-unsafe.Offsetof(C.struct_sr_ring{}.reclaimed)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.tail)-unsafe.Offsetof(ringLayout{}.tail)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.head_cache)-unsafe.Offsetof(ringLayout{}.headCache)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.evicted)-unsafe.Offsetof(ringLayout{}.evicted)]

@@ -38,7 +38,8 @@ type ringLayout struct {
 	totalSize    uint64
 	flags        uint32
 	refs         uint32
-	_            [lineSize - 80]byte
+	reclaimed    uint32 // C's once-flag of sr_ring_reclaim; Go never touches it
+	_            [lineSize - 84]byte
 
 	// Line 1: written by the producer only (R1); the claim counter of
 	// every producer in MPSC mode (M1).

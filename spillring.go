@@ -93,7 +93,8 @@ type spillLayout struct {
 	spillOffset   uint64
 	spillCapacity uint64
 	totalSize     uint64
-	_             [lineSize - 72]byte
+	flags         uint32
+	_             [lineSize - 76]byte
 
 	// Line 1: the owner's state. The ring holds the items head..tail-1;
 	// tail counts every push, head every item that left, spilled those

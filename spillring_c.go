@@ -27,6 +27,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.slots_offset)-unsafe.Offsetof(spillLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spill_offset)-unsafe.Offsetof(spillLayout{}.spillOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.total_size)-unsafe.Offsetof(spillLayout{}.totalSize)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.flags)-unsafe.Offsetof(spillLayout{}.flags)]
+	_ = [1]struct{}{}[unsafe.Offsetof(spillLayout{}.flags)-unsafe.Offsetof(C.struct_sr_spill{}.flags)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.head)-unsafe.Offsetof(spillLayout{}.head)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.tail)-unsafe.Offsetof(spillLayout{}.tail)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spilled)-unsafe.Offsetof(spillLayout{}.spilled)]
