@@ -433,6 +433,11 @@ func (r *ring[T]) close(side uint32) bool {
 	old := atomic.OrUint32(&r.l.closed, side)
 	r.wakeConsumer()
 	r.wakeProducer()
+	// The close that sets the second bit (of concurrent ones, exactly one)
+	// returns the slot and stamp pages at once (see reclaim).
+	if old&side == 0 && (old|side)&closedMask == closedMask {
+		r.reclaim()
+	}
 	// On the C backend a GC cleanup frees the memory r.l points into once
 	// r is unreachable; keep r alive past the last access through l. Every
 	// ring method that touches l after its last use of r does the same.
