@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/spillring/spillring/internal/cspill"
 )
 
 // C memory, page by page: which pages of a ring Close gives back, read with
@@ -171,4 +173,43 @@ func TestUnclosedRingFreedAtGC(t *testing.T) {
 		return b, n
 	}()
 	waitUnmapped(t, base, size)
+}
+
+// TestSpillRingCloseFrees: Close unmaps a C SpillRing at once, unless C code
+// holds a reference: then the block stays valid until C releases it.
+func TestSpillRingCloseFrees(t *testing.T) {
+	items := make([]uint64, 4096)
+	newRing := func() (*SpillRing[uint64], unsafe.Pointer, uintptr) {
+		r, err := NewSpillRing(SpillConfig[uint64]{Capacity: 1 << 16, Backend: BackendC})
+		require.NoError(t, err)
+		n, err := r.PushSlice(items)
+		require.NoError(t, err)
+		require.Equal(t, len(items), n)
+		p, err := r.CSpill()
+		require.NoError(t, err)
+		return r, p, roundPage(uintptr(r.l.totalSize))
+	}
+
+	r, p, n := newRing()
+	require.Equal(t, uint32(1), r.l.flags, "a large spill ring is mapped (SR_SPILL_MAPPED)")
+	require.Positive(t, residentPages(t, p, n))
+	require.NoError(t, r.Close())
+	assert.Equal(t, -1, residentPages(t, p, n), "Close unmapped the block")
+
+	r, p, n = newRing()
+	cspill.Retain(p) // C code keeps the block
+	require.NoError(t, r.Close())
+	require.Positive(t, residentPages(t, p, n), "a C reference keeps the block")
+	length, pending := cspill.Counts(p)
+	assert.Equal(t, uint64(len(items)), length, "and its contents: Close changes nothing in C memory")
+	assert.Zero(t, pending)
+	cspill.Release(p)
+	assert.Equal(t, -1, residentPages(t, p, n), "the C release freed it")
+
+	// Never closed: freed at GC, as before.
+	p, n = func() (unsafe.Pointer, uintptr) {
+		_, p, n := newRing()
+		return p, n
+	}()
+	waitUnmapped(t, p, n)
 }

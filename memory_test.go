@@ -175,3 +175,28 @@ func TestCloseReleasesUsedRing(t *testing.T) {
 		}
 	})
 }
+
+// TestSpillRingCloseReleasesMemory: SpillRing.Close frees the ring at once.
+// Each cycle creates a ring of 65536 items, pushes 4096 of them (eight
+// pages' worth, so a ring kept until the GC costs 36 KiB) and closes it.
+func TestSpillRingCloseReleasesMemory(t *testing.T) {
+	n, bound := memCycles()
+	items := make([]uint64, 4096)
+	eachBackend(t, func(t *testing.T, b Backend) {
+		checkRSSGrowth(t, b, n, bound, func() {
+			r, err := NewSpillRing(SpillConfig[uint64]{Capacity: DefaultCapacity, Backend: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Push(1); err != nil {
+				t.Fatal(err)
+			}
+			if k, err := r.PushSlice(items); k != len(items) || err != nil {
+				t.Fatalf("PushSlice = %d, %v", k, err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}

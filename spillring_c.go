@@ -39,8 +39,9 @@ var (
 )
 
 // newSpillC puts r's ring in C memory with sr_spill_new. The memory is
-// released (sr_spill_release) when r becomes unreachable: C code that keeps
-// the ring longer takes its own reference with sr_spill_retain.
+// released (sr_spill_release) by Close, or when r becomes unreachable: C
+// code that keeps the ring longer takes its own reference with
+// sr_spill_retain.
 func newSpillC[T any](r *SpillRing[T], spillBuffer int) error {
 	cc := C.struct_sr_spill_config{
 		capacity:       C.uint64_t(r.cap),
@@ -62,6 +63,17 @@ func newSpillC[T any](r *SpillRing[T], spillBuffer int) error {
 	r.slots = unsafe.Add(base, r.l.slotsOffset)
 	r.area = unsafe.Add(base, r.l.spillOffset)
 	r.cptr = base
-	runtime.AddCleanup(r, func(p *C.struct_sr_spill) { C.sr_spill_release(p) }, p)
+	r.cleanup = runtime.AddCleanup(r, func(p *C.struct_sr_spill) { C.sr_spill_release(p) }, p)
 	return nil
+}
+
+// freeC drops Go's reference to the C block now (Close): the cleanup that
+// would have dropped it at GC is stopped first, so it is dropped once. r is
+// reachable here (this is its method), so the cleanup cannot be queued yet.
+func (r *SpillRing[T]) freeC() {
+	if r.cptr == nil {
+		return
+	}
+	r.cleanup.Stop()
+	C.sr_spill_release((*C.struct_sr_spill)(r.cptr))
 }
