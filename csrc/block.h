@@ -39,8 +39,12 @@
 #endif
 
 /* Blocks of at least this many pages are mapped (16 KiB with 4 KiB pages:
- * a mapping wastes at most a quarter of it). */
+ * a mapping wastes at most a quarter of it). A build may raise it: the
+ * AddressSanitizer stress build does, so that its rings keep the redzones
+ * of aligned_alloc, which a mapping does not have. */
+#ifndef SR_MAP_MIN_PAGES
 #define SR_MAP_MIN_PAGES 4
+#endif
 
 static inline size_t sr_blk_page(void)
 {
