@@ -82,8 +82,8 @@ func newCRing[T any](cfg Config) (*ring[T], error) {
 // that is what makes Close release the memory. ring.close calls it when its
 // close set the second close bit, which exactly one close does; the C side
 // guards it as well, with an atomic exchange of the header's `reclaimed`
-// word, so it runs once whoever calls it. Rings below 8 pages are not
-// mapped and keep their memory until the GC (sr_ring_new).
+// word, so it runs once whoever calls it. Rings below 4 pages (16 KiB) are
+// not mapped and keep their memory until the GC (sr_ring_new).
 //
 // Safety: nothing is unmapped or freed, so no handle can crash on it: the
 // header (indexes, `closed`, the wait words) keeps its page, and every later

@@ -121,8 +121,8 @@ static inline void *sr_spill_area(const struct sr_spill *s, uint64_t i)
  * configuration needs, or 0 if the configuration is invalid. sr_spill_init
  * lays one out in caller-provided memory (SR_LINE-aligned) with refs = 1.
  * sr_spill_new allocates and initialises one (refs = 1): a block of at
- * least 8 pages is an anonymous private mapping of its own (mmap), a smaller
- * one comes from aligned_alloc. sr_spill_retain adds an owner of the memory
+ * least 4 pages (16 KiB) is an anonymous private mapping of its own (mmap;
+ * SR_SPILL_MAPPED in `flags`), a smaller one comes from aligned_alloc. sr_spill_retain adds an owner of the memory
  * and sr_spill_release drops one, freeing the block (munmap or free) with
  * the last. Any thread may retain and release; a reference keeps the memory
  * valid but does not make the holder the ring's owner. (spillring's Go

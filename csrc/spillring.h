@@ -234,9 +234,9 @@ static inline _Atomic uint64_t *sr_ring_stamp(const struct sr_ring *r, uint64_t 
 /* Lifecycle. sr_ring_size returns the bytes a ring with this configuration
  * needs, or 0 if the configuration is invalid. sr_ring_init lays a ring out
  * in caller-provided memory (SR_LINE-aligned, zeroed or not). sr_ring_new
- * allocates and initialises one with refs = 1: a ring of at least 8 pages
- * is an anonymous private mapping of its own (mmap; SR_FLAG_MAPPED in
- * `flags`), a smaller one comes from aligned_alloc. sr_ring_retain adds an
+ * allocates and initialises one with refs = 1: a ring of at least 4 pages
+ * (16 KiB) is an anonymous private mapping of its own (mmap; SR_FLAG_MAPPED
+ * in `flags`), a smaller one comes from aligned_alloc. sr_ring_retain adds an
  * owner and sr_ring_release drops one, freeing the ring (munmap or free)
  * with the last. */
 SR_API size_t sr_ring_size(const struct sr_config *cfg);
