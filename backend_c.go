@@ -31,6 +31,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.slots_offset)-unsafe.Offsetof(ringLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.stamps_offset)-unsafe.Offsetof(ringLayout{}.stampsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.refs)-unsafe.Offsetof(ringLayout{}.refs)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.reclaimed)-unsafe.Offsetof(ringLayout{}.reclaimed)]
+	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.reclaimed)-unsafe.Offsetof(C.struct_sr_ring{}.reclaimed)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.tail)-unsafe.Offsetof(ringLayout{}.tail)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.head_cache)-unsafe.Offsetof(ringLayout{}.headCache)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.evicted)-unsafe.Offsetof(ringLayout{}.evicted)]
@@ -48,11 +50,12 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.closed)-unsafe.Offsetof(C.struct_sr_ring{}.closed)]
 )
 
-// newCRing allocates the ring in C memory with sr_ring_new. The memory is
-// released (sr_ring_release) when the ring becomes unreachable from Go, not
-// at Close: a Close from another goroutine must never free memory a
-// handle's owner is still using. C code that keeps the ring longer takes its
-// own reference with sr_ring_retain.
+// newCRing allocates the ring in C memory with sr_ring_new. The block is
+// freed (sr_ring_release) when the ring becomes unreachable from Go, not at
+// Close: a Close from another goroutine must never free memory a handle's
+// owner is still using. C code that keeps the ring longer takes its own
+// reference with sr_ring_retain. What Close can give back at once, it does:
+// see reclaim.
 func newCRing[T any](cfg Config) (*ring[T], error) {
 	cc := C.struct_sr_config{
 		capacity:     C.uint64_t(cfg.Capacity),
@@ -76,4 +79,37 @@ func newCRing[T any](cfg Config) (*ring[T], error) {
 	r.parker = futexParker{shared: l.flags&C.SR_FLAG_SHARED != 0}
 	runtime.AddCleanup(r, func(p *C.struct_sr_ring) { C.sr_ring_release(p) }, p)
 	return r, nil
+}
+
+// reclaim returns the pages of the slots and stamps to the OS once both
+// sides have closed (sr_ring_reclaim, madvise(MADV_DONTNEED)), so a closed
+// channel does not hold its items' memory until the GC collects the handles:
+// that is what makes Close release the memory. ring.close calls it when its
+// close set the second close bit, which exactly one close does; the C side
+// guards it as well, with an atomic exchange of the header's `reclaimed`
+// word, so it runs once whoever calls it. Rings below 4 pages (16 KiB) are
+// not mapped and keep their memory until the GC (sr_ring_new).
+//
+// Safety: nothing is unmapped or freed, so no handle can crash on it: the
+// header (indexes, `closed`, the wait words) keeps its page, and every later
+// call reads both close bits there and returns ErrClosed; the block itself
+// is freed only by the cleanup, after the handles are unreachable. What a
+// call in flight when the last Close lands can do is read zeros where an
+// item or a stamp was. Since both close bits are set before the pages go, a
+// reader that finds zeros also finds the ring closed, if it looks after its
+// read. So every path that copies an item out of a slot (a pop, a DropOldest
+// eviction handed to a spout) must re-load `closed` after its last read of
+// the slot, ordered after it (the seq_cst publish of head or of the stamp
+// that follows the copy, then the atomic load, does), and discard the item
+// if the channel is closed (both bits; a pop may discard as soon as its own
+// side is closed); every loop that waits on a stamp or a slot must also
+// watch `closed`, since a zeroed stamp may never change again. A push in
+// flight needs nothing: its write lands in a page dropped or freed with the
+// ring. The full argument is at sr_ring_reclaim in csrc/spillring.h.
+func (r *ring[T]) reclaim() {
+	if r.cptr == nil {
+		return // the Go backend: Go memory, which the GC sees
+	}
+	C.sr_ring_reclaim((*C.struct_sr_ring)(r.cptr))
+	runtime.KeepAlive(r)
 }

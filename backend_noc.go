@@ -7,3 +7,8 @@ package spillring
 const cBackendAvailable = false
 
 func newCRing[T any](Config) (*ring[T], error) { return nil, ErrBackendUnavailable }
+
+// reclaim does nothing: without the C backend every ring is Go memory, which
+// the GC sees and frees once the handles are unreachable (see the C build's
+// reclaim).
+func (*ring[T]) reclaim() {}

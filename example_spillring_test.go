@@ -143,3 +143,22 @@ func ExampleSpillRing_Drain() {
 	fmt.Println(r.Len())
 	// Output: a b c 0
 }
+
+func ExampleSpillRing_Close() {
+	sink := &srSink{}
+	r, _ := spillring.NewSpillRing(spillring.SpillConfig[int]{Capacity: 4, Spout: sink})
+	r.PushSlice([]int{1, 2, 3})
+	// Close discards what the ring holds: pass it on first.
+	if err := r.Flush(); err != nil {
+		panic(err)
+	}
+	// The ring's memory is freed now, not when r is collected.
+	if err := r.Close(); err != nil {
+		panic(err)
+	}
+	fmt.Println(sink.items, r.Len())
+	fmt.Println(errors.Is(r.Push(4), spillring.ErrClosed), errors.Is(r.Close(), spillring.ErrClosed))
+	// Output:
+	// [1 2 3] 0
+	// true true
+}

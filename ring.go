@@ -38,7 +38,8 @@ type ringLayout struct {
 	totalSize    uint64
 	flags        uint32
 	refs         uint32
-	_            [lineSize - 80]byte
+	reclaimed    uint32 // C's once-flag of sr_ring_reclaim; Go never touches it
+	_            [lineSize - 84]byte
 
 	// Line 1: written by the producer only (R1); the claim counter of
 	// every producer in MPSC mode (M1).
@@ -472,6 +473,11 @@ func (r *ring[T]) close(side uint32) bool {
 	old := atomic.OrUint32(&r.l.closed, side)
 	r.wakeConsumer()
 	r.wakeProducer()
+	// The close that sets the second bit (of concurrent ones, exactly one)
+	// returns the slot and stamp pages at once (see reclaim).
+	if old&side == 0 && (old|side)&closedMask == closedMask {
+		r.reclaim()
+	}
 	// On the C backend a GC cleanup frees the memory r.l points into once
 	// r is unreachable; keep r alive past the last access through l. Every
 	// ring method that touches l after its last use of r does the same.

@@ -53,6 +53,10 @@ type SpillConfig[T any] struct {
 //
 // On the C backend the ring lives in C memory laid out by csrc/spill.h, and a
 // C thread can own it for a while and push into it (see CSpill).
+//
+// Close frees the ring's memory at once; without it, the memory goes when
+// the SpillRing becomes unreachable (C memory included: the GC frees it with
+// a cleanup, but it does not see it, so it does not hurry).
 type SpillRing[T any] struct {
 	_ noCopy
 
@@ -65,7 +69,8 @@ type SpillRing[T any] struct {
 	cap   uint64
 	// limit is how far tail may run ahead of head before Push must spill
 	// through the spout: cap, or, with the default spout, more than any
-	// ring will ever be pushed (see settle).
+	// ring will ever be pushed (see settle). 0 once closed, which sends
+	// every Push to pushSlow, where it finds the ring closed.
 	limit uint64
 
 	spout   Spout[T]
@@ -73,9 +78,20 @@ type SpillRing[T any] struct {
 
 	area  unsafe.Pointer // the spill area (C backend only): items C spilled
 	clear bool           // T holds pointers: zero slots items leave, so the ring does not keep them alive
-	cptr  unsafe.Pointer // the struct sr_spill (C backend only)
+	cptr  unsafe.Pointer // the struct sr_spill (C backend only; freed once closed)
 	keep  []T            // the Go backend's slots, which slots points into
+
+	// closed is set by Close, which frees the memory above. Every method
+	// that writes, or reads more than l's words, checks it first; the
+	// others read l, which Close points at closedSpill. So a closed ring
+	// never touches the freed memory.
+	closed  bool
+	cleanup runtime.Cleanup // the C backend's release at GC, which Close stops
 }
+
+// closedSpill is the state line of every closed SpillRing: zero, so a closed
+// ring reads as empty, and never written (each writer checks closed first).
+var closedSpill spillLayout
 
 // spillLayout mirrors struct sr_spill in csrc/spill.h field for field; a cgo
 // file asserts the offsets at compile time. Only the second line is used
@@ -93,7 +109,8 @@ type spillLayout struct {
 	spillOffset   uint64
 	spillCapacity uint64
 	totalSize     uint64
-	_             [lineSize - 72]byte
+	flags         uint32
+	_             [lineSize - 76]byte
 
 	// Line 1: the owner's state. The ring holds the items head..tail-1;
 	// tail counts every push, head every item that left, spilled those
@@ -227,6 +244,9 @@ func (r *SpillRing[T]) Push(v T) error {
 }
 
 func (r *SpillRing[T]) pushSlow(v T) error {
+	if r.closed {
+		return ErrClosed
+	}
 	if err := r.Forward(); err != nil {
 		return err
 	}
@@ -263,6 +283,9 @@ func (r *SpillRing[T]) pushSlow(v T) error {
 // of forwarding a C owner's spills first (see Forward), in which case
 // nothing is taken.
 func (r *SpillRing[T]) PushSlice(vs []T) (int, error) {
+	if r.closed {
+		return 0, ErrClosed
+	}
 	if err := r.Forward(); err != nil {
 		return 0, err
 	}
@@ -371,6 +394,10 @@ func (r *SpillRing[T]) zero(h, n uint64) {
 // Pop removes and returns the oldest item, or reports false if the ring is
 // empty. It never touches the spout.
 func (r *SpillRing[T]) Pop() (T, bool) {
+	if r.closed {
+		var zero T
+		return zero, false
+	}
 	l := r.settle()
 	h := l.head
 	if h == l.tail {
@@ -391,6 +418,9 @@ func (r *SpillRing[T]) Pop() (T, bool) {
 // PopSlice moves up to len(dst) of the oldest items into dst, in order, with
 // at most two copies, and returns how many.
 func (r *SpillRing[T]) PopSlice(dst []T) int {
+	if r.closed {
+		return 0
+	}
 	l := r.settle()
 	h := l.head
 	n := min(uint64(len(dst)), l.tail-h)
@@ -478,6 +508,9 @@ func (r *SpillRing[T]) Drain() iter.Seq[T] {
 // spilled); if it refused some, they stay in the ring and the spout is not
 // flushed.
 func (r *SpillRing[T]) Flush() error {
+	if r.closed {
+		return ErrClosed
+	}
 	if err := r.Forward(); err != nil {
 		return err
 	}
@@ -495,6 +528,9 @@ func (r *SpillRing[T]) Flush() error {
 // They count as popped. Items a C owner spilled are not in the ring: Clear
 // leaves them pending.
 func (r *SpillRing[T]) Clear() {
+	if r.closed {
+		return
+	}
 	l := r.settle()
 	r.zero(l.head, l.tail-l.head)
 	l.head = l.tail
@@ -515,6 +551,9 @@ func (r *SpillRing[T]) SendBatch(vs []T) (int, error) { return r.PushSlice(vs) }
 // returns the spout's error. On the Go backend nothing is ever pending and
 // Forward returns nil.
 func (r *SpillRing[T]) Forward() error {
+	if r.closed {
+		return ErrClosed
+	}
 	l := r.l
 	n := l.spillLen
 	if n == 0 {
@@ -606,5 +645,39 @@ func (r *SpillRing[T]) CSpill() (unsafe.Pointer, error) {
 	if r.cptr == nil {
 		return nil, ErrNotC
 	}
+	if r.closed {
+		return nil, ErrClosed
+	}
 	return r.cptr, nil
+}
+
+// Close frees the ring's memory now instead of when the SpillRing becomes
+// unreachable. Items still in the ring, and on the C backend items a C
+// owner spilled that were not forwarded yet (Pending), are discarded: Close
+// does not flush, so call Flush first to pass them on (Len and Pending tell
+// how many there are). The spout is left alone: Close is not part of the
+// Spout contract, and a ring never closes the spout it spills into.
+//
+// After Close, Push, PushSlice, Send, SendBatch, Flush and Forward return
+// ErrClosed (a ring that spills into a closed ring gets its error, and
+// keeps the item); Pop, Peek, PeekBack and Get report false; PopSlice,
+// Len, Pending and the counters (Pushed, Popped, Spilled) return 0; All and
+// Drain yield nothing; Clear does nothing; CSpill returns ErrClosed. Cap
+// and Backend still describe the ring. A second Close returns ErrClosed.
+//
+// On the C backend Close drops Go's reference to the C block
+// (sr_spill_release), which frees it at once unless C code took its own
+// reference with sr_spill_retain: the block then lives until that C code
+// releases it. Close is a method of the owner, like every other: it must
+// not run while a C thread owns the ring (see CSpill).
+func (r *SpillRing[T]) Close() error {
+	if r.closed {
+		return ErrClosed
+	}
+	r.closed = true
+	r.limit = 0
+	r.l = &closedSpill
+	r.slots, r.area, r.keep = nil, nil, nil
+	r.freeC()
+	return nil
 }

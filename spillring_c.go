@@ -27,6 +27,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.slots_offset)-unsafe.Offsetof(spillLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spill_offset)-unsafe.Offsetof(spillLayout{}.spillOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.total_size)-unsafe.Offsetof(spillLayout{}.totalSize)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.flags)-unsafe.Offsetof(spillLayout{}.flags)]
+	_ = [1]struct{}{}[unsafe.Offsetof(spillLayout{}.flags)-unsafe.Offsetof(C.struct_sr_spill{}.flags)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.head)-unsafe.Offsetof(spillLayout{}.head)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.tail)-unsafe.Offsetof(spillLayout{}.tail)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spilled)-unsafe.Offsetof(spillLayout{}.spilled)]
@@ -37,8 +39,9 @@ var (
 )
 
 // newSpillC puts r's ring in C memory with sr_spill_new. The memory is
-// released (sr_spill_release) when r becomes unreachable: C code that keeps
-// the ring longer takes its own reference with sr_spill_retain.
+// released (sr_spill_release) by Close, or when r becomes unreachable: C
+// code that keeps the ring longer takes its own reference with
+// sr_spill_retain.
 func newSpillC[T any](r *SpillRing[T], spillBuffer int) error {
 	cc := C.struct_sr_spill_config{
 		capacity:       C.uint64_t(r.cap),
@@ -60,6 +63,17 @@ func newSpillC[T any](r *SpillRing[T], spillBuffer int) error {
 	r.slots = unsafe.Add(base, r.l.slotsOffset)
 	r.area = unsafe.Add(base, r.l.spillOffset)
 	r.cptr = base
-	runtime.AddCleanup(r, func(p *C.struct_sr_spill) { C.sr_spill_release(p) }, p)
+	r.cleanup = runtime.AddCleanup(r, func(p *C.struct_sr_spill) { C.sr_spill_release(p) }, p)
 	return nil
+}
+
+// freeC drops Go's reference to the C block now (Close): the cleanup that
+// would have dropped it at GC is stopped first, so it is dropped once. r is
+// reachable here (this is its method), so the cleanup cannot be queued yet.
+func (r *SpillRing[T]) freeC() {
+	if r.cptr == nil {
+		return
+	}
+	r.cleanup.Stop()
+	C.sr_spill_release((*C.struct_sr_spill)(r.cptr))
 }

@@ -35,7 +35,9 @@ type SequencedConfig struct {
 // order, each with one SendBatch call.
 //
 // Completion rule: each sequence number has Parts batches (an empty batch
-// counts). The spout emits the batches of the lowest incomplete number, the
+// counts). Sequence numbers wrap at 2^64 (the one after MaxUint64 is 0) and
+// are ordered relative to the current one: up to 2^63-1 numbers after it
+// are ahead, the rest before it, hence complete. The spout emits the batches of the lowest incomplete number, the
 // current one, as they arrive, in arrival order; batches of later numbers
 // wait, copied, until every earlier number is complete. The items of one
 // number therefore come out grouped by batch but not in any order among
@@ -110,7 +112,7 @@ func Sequenced[T any](inner Spout[T], cfg SequencedConfig) (*SequencedSpout[T], 
 func (s *SequencedSpout[T]) Submit(seq uint64, batch []T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seq < s.next {
+	if seqBefore(seq, s.next) {
 		return fmt.Errorf("%w: %d (the spout is at %d)", ErrSequenceComplete, seq, s.next)
 	}
 	if len(s.out) > 0 {
@@ -178,6 +180,13 @@ func (s *SequencedSpout[T]) Buffered() (items, batches int) {
 	defer s.mu.Unlock()
 	return s.items, s.batches
 }
+
+// seqBefore reports whether sequence number a comes before b. Sequence
+// numbers wrap at 2^64 (next goes from MaxUint64 to 0), so they are ordered
+// by their distance modulo 2^64, never by <: a is before b when b is less
+// than 2^63 numbers ahead of it. So once MaxUint64 is emitted it is
+// complete, and 0 is ahead of MaxUint64 - 1 rather than complete.
+func seqBefore(a, b uint64) bool { return int64(a-b) < 0 }
 
 // room reports whether the spout may hold another batch of n items.
 func (s *SequencedSpout[T]) room(n int) error {

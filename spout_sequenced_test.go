@@ -2,6 +2,7 @@ package spillring
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -93,6 +94,65 @@ func TestSequencedComplete(t *testing.T) {
 	items, _ := s.Buffered()
 	assert.Equal(t, 2, items, "a refused batch is not taken")
 	assert.Equal(t, []int{1, 2}, inner.got)
+}
+
+// The case: after MaxUint64 is emitted the spout is at 0, and a
+// late part of MaxUint64 is complete, not held for ever.
+func TestSequencedCompleteAfterWrap(t *testing.T) {
+	inner := newTestSink[int]()
+	s, err := Sequenced[int](inner, SequencedConfig{First: math.MaxUint64})
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(math.MaxUint64, []int{1}))
+	require.Equal(t, uint64(0), s.Next())
+	require.ErrorIs(t, s.Submit(math.MaxUint64, []int{2}), ErrSequenceComplete)
+	items, batches := s.Buffered()
+	assert.Zero(t, items, "the refused batch is not held")
+	assert.Zero(t, batches)
+	assert.Equal(t, []int{1}, inner.got)
+}
+
+// Sequence numbers wrap at 2^64 like every counter here: they are ordered
+// relative to the next one expected, modulo 2^64. Past the wrap (next is 0
+// after MaxUint64 was emitted) MaxUint64 is complete, not 2^64-1 numbers
+// ahead; before it, 0 and 1 are ahead of MaxUint64-1, not complete.
+func TestSequencedWrap(t *testing.T) {
+	const top = math.MaxUint64
+	inner := newTestSink[int]()
+	s, err := Sequenced[int](inner, SequencedConfig{First: top - 1, Parts: 2})
+	require.NoError(t, err)
+
+	// Before the wrap: later numbers past it are held, in order.
+	require.NoError(t, s.Submit(1, []int{1}), "1 is three numbers ahead")
+	require.NoError(t, s.Submit(0, []int{0}), "0 is two ahead")
+	require.NoError(t, s.Submit(top, []int{30}))
+	require.NoError(t, s.Submit(top, []int{31}))
+	require.NoError(t, s.Submit(0, []int{0}))
+	require.ErrorIs(t, s.Submit(0, []int{0}), ErrSequenceComplete, "all parts of 0 are in, waiting")
+	items, batches := s.Buffered()
+	assert.Equal(t, 5, items)
+	assert.Equal(t, 5, batches)
+	assert.Empty(t, inner.got)
+
+	require.NoError(t, s.Submit(top-1, []int{20}))
+	require.NoError(t, s.Submit(top-1, []int{21}))
+	assert.Equal(t, []int{20, 21, 30, 31, 0, 0, 1}, inner.got, "emitted in order across the wrap")
+	assert.Equal(t, uint64(1), s.Next())
+
+	// After the wrap: the numbers before it are complete.
+	for _, seq := range []uint64{top, top - 1, 0, top - 1000, 1<<63 + 2} {
+		require.ErrorIs(t, s.Submit(seq, []int{-1}), ErrSequenceComplete, "seq %d", seq)
+	}
+	items, batches = s.Buffered()
+	assert.Zero(t, items, "nothing refused was taken")
+	assert.Zero(t, batches)
+	// Ahead of 1 by up to 2^63-1 is still ahead.
+	require.NoError(t, s.Submit(1<<63, []int{63}))
+	require.NoError(t, s.Submit(1, []int{1}))
+	assert.Equal(t, uint64(2), s.Next())
+	assert.Equal(t, []int{20, 21, 30, 31, 0, 0, 1, 1}, inner.got)
+	items, batches = s.Buffered()
+	assert.Equal(t, 1, items, "2^63 waits")
+	assert.Equal(t, 1, batches)
 }
 
 func TestSequencedBufferFull(t *testing.T) {

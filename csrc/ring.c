@@ -21,6 +21,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include "spillring.h"
+#include "block.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1012,7 +1013,10 @@ SR_API size_t sr_ring_size(const struct sr_config *cfg)
 	return (size_t)total;
 }
 
-SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
+/* sr_ring_init, for sr_ring_new too: `flags` adds private bits
+ * (SR_FLAG_MAPPED), and `zeroed` says the memory is known to be zero (a
+ * fresh anonymous mapping). */
+static int sr_ring_lay_out(void *mem, size_t size, const struct sr_config *cfg, uint32_t flags, bool zeroed)
 {
 	struct sr_ring *r = mem;
 	size_t need = sr_ring_size(cfg);
@@ -1029,20 +1033,29 @@ SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
 	r->slots_offset = sizeof(*r);
 	r->stamps_offset = sr_stamps_offset(cfg);
 	r->total_size = need;
-	r->flags = cfg->flags;
+	r->flags = cfg->flags | flags;
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->producers, 1); /* the ring's first producer */
 	/* Free for the first sequence of each slot: what DropOldest's A3
 	 * expects, and (even) never full for any sequence, as M3 needs of a
-	 * Block/Reject ring that is upgraded later. */
-	for (uint64_t i = 0; i < r->capacity; i++)
-		atomic_init(sr_ring_stamp(r, i), SR_STAMP_FREE(i));
+	 * Block/Reject ring that is upgraded later. Zero is even too: in
+	 * memory known to be zero, a Block/Reject ring keeps zero stamps, as
+	 * the Go backend's rings do, and its stamp pages stay untouched (not
+	 * resident) until an MPSC push writes them. */
+	if (!zeroed || r->backpressure == SR_DROP_OLDEST)
+		for (uint64_t i = 0; i < r->capacity; i++)
+			atomic_init(sr_ring_stamp(r, i), SR_STAMP_FREE(i));
 	/* A peer mapping the memory checks magic first (sr_ring_validate):
 	 * everything above is in place before it appears. */
 	atomic_thread_fence(memory_order_release);
 	r->version = SR_VERSION;
 	r->magic = SR_MAGIC;
 	return 0;
+}
+
+SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg)
+{
+	return sr_ring_lay_out(mem, size, cfg, 0, false);
 }
 
 SR_API struct sr_ring *sr_ring_new(const struct sr_config *cfg, int *err)
@@ -1052,12 +1065,13 @@ SR_API struct sr_ring *sr_ring_new(const struct sr_config *cfg, int *err)
 	int rc = -EINVAL;
 
 	if (size) {
-		/* aligned_alloc wants a multiple of the alignment. */
-		size = (size_t)sr_round_line(size);
-		r = aligned_alloc(SR_LINE, size);
-		rc = r ? sr_ring_init(r, size, cfg) : -ENOMEM;
+		/* Mapped if large (block.h): a fresh mapping reads as zeros. */
+		bool mapped;
+
+		r = sr_blk_alloc(size, &mapped);
+		rc = r ? sr_ring_lay_out(r, size, cfg, mapped ? SR_FLAG_MAPPED : 0, mapped) : -ENOMEM;
 		if (rc) {
-			free(r);
+			sr_blk_free(r, size, mapped);
 			r = NULL;
 		}
 	}
@@ -1076,7 +1090,23 @@ SR_API void sr_ring_release(struct sr_ring *r)
 {
 	/* acq_rel: every owner's last use happens before the free. */
 	if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
-		free(r);
+		sr_blk_free(r, r->total_size, r->flags & SR_FLAG_MAPPED);
+}
+
+/* The safety argument and what readers must do: spillring.h. */
+SR_API int sr_ring_reclaim(struct sr_ring *r)
+{
+	if (!r || !(r->flags & SR_FLAG_MAPPED))
+		return -EINVAL;
+	/* seq_cst: the load sees the bits of every close that happened
+	 * before; close bits are never cleared. */
+	if ((atomic_load(&r->closed) & SR_CLOSED_MASK) != SR_CLOSED_MASK)
+		return -EBUSY;
+	if (atomic_exchange(&r->reclaimed, 1))
+		return -EALREADY;
+	/* Pages wholly at or after the first slot: the header's page stays. */
+	sr_blk_discard(r, r->total_size, r->slots_offset);
+	return 0;
 }
 
 SR_API int sr_ring_validate(const struct sr_ring *r, size_t size)
@@ -1095,7 +1125,7 @@ SR_API int sr_ring_validate(const struct sr_ring *r, size_t size)
 		.backpressure = r->backpressure,
 		.wait = r->wait,
 		.spins = r->spins,
-		.flags = r->flags,
+		.flags = r->flags & ~SR_FLAG_MAPPED, /* not a config flag */
 	};
 	need = sr_ring_size(&cfg); /* enums, power of two, limits */
 	if (!need || r->mask != r->capacity - 1 || r->slots_offset != sizeof(*r) ||

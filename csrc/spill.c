@@ -24,6 +24,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include "spill.h"
+#include "block.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -161,12 +162,17 @@ SR_API struct sr_spill *sr_spill_new(const struct sr_spill_config *cfg, int *err
 	int rc = -EINVAL;
 
 	if (size) {
-		/* The size is a multiple of SR_LINE, as aligned_alloc wants. */
-		s = aligned_alloc(SR_LINE, size);
+		/* A mapping of its own if large (block.h): the last release
+		 * then hands it back to the OS at once. */
+		bool mapped;
+
+		s = sr_blk_alloc(size, &mapped);
 		rc = s ? sr_spill_init(s, size, cfg) : -ENOMEM;
 		if (rc) {
-			free(s);
+			sr_blk_free(s, size, mapped);
 			s = NULL;
+		} else if (mapped) {
+			s->flags = SR_SPILL_MAPPED; /* before anyone else sees it */
 		}
 	}
 	if (err)
@@ -184,7 +190,7 @@ SR_API void sr_spill_release(struct sr_spill *s)
 {
 	/* acq_rel: every holder's last use happens before the free. */
 	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
-		free(s);
+		sr_blk_free(s, s->total_size, s->flags & SR_SPILL_MAPPED);
 }
 
 /* --- Owner --- */

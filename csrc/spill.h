@@ -66,6 +66,9 @@ extern "C" {
 #define SR_SPILL_MAGIC UINT64_C(0x314c4950534c5053) /* "SPLSPIL1", little-endian */
 #define SR_SPILL_VERSION 1u
 
+/* Bits of `flags`. */
+#define SR_SPILL_MAPPED 1u /* sr_spill_new mapped the block (mmap): munmap frees it */
+
 struct sr_spill_config {
 	uint64_t capacity;       /* power of two, 1 .. SR_MAX_CAPACITY */
 	uint64_t elem_size;      /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
@@ -84,6 +87,7 @@ struct sr_spill {
 	uint64_t spill_offset;   /* likewise */
 	uint64_t spill_capacity; /* items */
 	uint64_t total_size;     /* bytes, header + slots + spill area */
+	uint32_t flags;          /* SR_SPILL_MAPPED, set by sr_spill_new */
 
 	/* Line 1: the owner's state. Plain words: only the owner touches
 	 * them, and a handover carries its own ordering (see above). */
@@ -95,7 +99,8 @@ struct sr_spill {
 };
 
 _Static_assert(offsetof(struct sr_spill, refs) == 12, "refs after version");
-_Static_assert(offsetof(struct sr_spill, total_size) == 64, "immutable words fill 72 bytes");
+_Static_assert(offsetof(struct sr_spill, total_size) == 64, "total_size after the counts");
+_Static_assert(offsetof(struct sr_spill, flags) == 72, "immutable words fill 76 bytes");
 _Static_assert(offsetof(struct sr_spill, head) == 1 * SR_LINE, "state line");
 _Static_assert(offsetof(struct sr_spill, spill_len) == 1 * SR_LINE + 32, "state words are packed");
 _Static_assert(sizeof(struct sr_spill) == 2 * SR_LINE, "header is two lines");
@@ -115,10 +120,13 @@ static inline void *sr_spill_area(const struct sr_spill *s, uint64_t i)
 /* Lifecycle. sr_spill_size returns the bytes a spill ring with this
  * configuration needs, or 0 if the configuration is invalid. sr_spill_init
  * lays one out in caller-provided memory (SR_LINE-aligned) with refs = 1.
- * sr_spill_new allocates and initialises one (refs = 1); sr_spill_retain
- * adds an owner of the memory and sr_spill_release drops one, freeing the
- * block with the last. Any thread may retain and release; a reference keeps
- * the memory valid but does not make the holder the ring's owner. */
+ * sr_spill_new allocates and initialises one (refs = 1): a block of at
+ * least 4 pages (16 KiB) is an anonymous private mapping of its own (mmap;
+ * SR_SPILL_MAPPED in `flags`), a smaller one comes from aligned_alloc. sr_spill_retain adds an owner of the memory
+ * and sr_spill_release drops one, freeing the block (munmap or free) with
+ * the last. Any thread may retain and release; a reference keeps the memory
+ * valid but does not make the holder the ring's owner. (spillring's Go
+ * SpillRing.Close drops Go's reference at once.) */
 SR_API size_t sr_spill_size(const struct sr_spill_config *cfg);
 SR_API int sr_spill_init(void *mem, size_t size, const struct sr_spill_config *cfg);
 SR_API struct sr_spill *sr_spill_new(const struct sr_spill_config *cfg, int *err);

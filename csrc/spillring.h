@@ -176,6 +176,10 @@ enum sr_wait {
 
 /* Bits of `flags`. */
 #define SR_FLAG_SHARED 1u /* memory shared across processes: non-private futex */
+/* Not a config flag (sr_ring_size refuses it): set by sr_ring_new when the
+ * ring is a page-aligned anonymous mapping of its own, whose slot and stamp
+ * pages sr_ring_reclaim can return to the OS. */
+#define SR_FLAG_MAPPED 0x80000000u
 
 struct sr_config {
 	uint64_t capacity;  /* power of two, 1 .. SR_MAX_CAPACITY */
@@ -187,7 +191,8 @@ struct sr_config {
 };
 
 struct sr_ring {
-	/* Line 0: immutable after init, read by both sides. */
+	/* Line 0: immutable after init, read by both sides; only the lifecycle
+	 * atomics refs and reclaimed change later. */
 	uint64_t magic;
 	uint32_t version;
 	uint32_t backpressure;
@@ -201,6 +206,7 @@ struct sr_ring {
 	uint64_t total_size;    /* bytes, header + slots + stamps */
 	uint32_t flags;
 	_Atomic uint32_t refs; /* owners of a heap ring; see sr_ring_release */
+	_Atomic uint32_t reclaimed; /* 1 once sr_ring_reclaim ran; see there */
 
 	/* Line 1: next sequence to publish, written by the producer only (R1);
 	 * in MPSC mode the next sequence to claim (M1). */
@@ -235,6 +241,7 @@ struct sr_ring {
 	_Atomic uint64_t drain;
 };
 
+_Static_assert(offsetof(struct sr_ring, reclaimed) == 80, "reclaimed after refs, in line 0's padding");
 _Static_assert(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
 _Static_assert(offsetof(struct sr_ring, head_cache) == 2 * SR_LINE, "producer line");
 _Static_assert(offsetof(struct sr_ring, head) == 3 * SR_LINE, "head line");
@@ -266,13 +273,55 @@ static inline _Atomic uint64_t *sr_ring_stamp(const struct sr_ring *r, uint64_t 
 /* Lifecycle. sr_ring_size returns the bytes a ring with this configuration
  * needs, or 0 if the configuration is invalid. sr_ring_init lays a ring out
  * in caller-provided memory (SR_LINE-aligned, zeroed or not). sr_ring_new
- * allocates and initialises one with refs = 1; sr_ring_retain adds an owner
- * and sr_ring_release drops one, freeing the ring with the last. */
+ * allocates and initialises one with refs = 1: a ring of at least 4 pages
+ * (16 KiB) is an anonymous private mapping of its own (mmap; SR_FLAG_MAPPED
+ * in `flags`), a smaller one comes from aligned_alloc. sr_ring_retain adds an
+ * owner and sr_ring_release drops one, freeing the ring (munmap or free)
+ * with the last. */
 SR_API size_t sr_ring_size(const struct sr_config *cfg);
 SR_API int sr_ring_init(void *mem, size_t size, const struct sr_config *cfg);
 SR_API struct sr_ring *sr_ring_new(const struct sr_config *cfg, int *err);
 SR_API void sr_ring_retain(struct sr_ring *r);
 SR_API void sr_ring_release(struct sr_ring *r);
+
+/* sr_ring_reclaim returns the memory of a closed ring's items to the OS
+ * before the ring is freed: once both sides have closed, nobody needs the
+ * slots or stamps any more, but the ring is freed only with its last
+ * reference (sr_ring_release; from Go, when the handles are collected),
+ * and a handle's owner may still call into the ring meanwhile, so it must
+ * not be unmapped. It returns, with madvise(MADV_DONTNEED), every page
+ * that lies wholly inside the slot and stamp area (up to the end of the
+ * mapping); the header's page, which holds every index, `closed`, the wait
+ * words and `refs`, is never touched. It returns 0, or does nothing and
+ * returns -EINVAL if sr_ring_new did not map r (a ring laid out by
+ * sr_ring_init in caller memory is never advised), -EBUSY if a side is
+ * still open, or -EALREADY if it ran before (an atomic exchange of
+ * `reclaimed`: of concurrent callers, exactly one does the work). Any
+ * thread may call it; spillring's Go Close calls it when its close sets
+ * the second close bit.
+ *
+ * Safety: the memory stays mapped until the last sr_ring_release, so a late
+ * access can never crash: a read of a returned page reads zeros, a write
+ * faults in a fresh zeroed page (memory that is freed with the ring). What
+ * it can do is read zeros where an item or a stamp was. Both close bits
+ * are set before the pages go (the seq_cst RMW that set the second one
+ * precedes the madvise, which completes its TLB shootdown on every CPU
+ * before it returns), so a reader that finds zeros finds the ring closed
+ * too, if it looks after its read. Hence, after sr_ring_reclaim may run:
+ *   - a side that copies items out of slots (a pop, or a DropOldest
+ *     eviction) must re-load `closed` AFTER its last read of the slots,
+ *     ordered after that read (on x86 every load is; elsewhere the
+ *     seq_cst/release publish of head or the stamp that follows the copy,
+ *     then a seq_cst load, or an acquire fence, gives the order), and
+ *     discard what it read if both close bits are set (a pop may simply
+ *     discard when its own side is closed): the items are gone anyway,
+ *     since a consumer that closed discards what it did not pop;
+ *   - every loop that waits for a stamp or a slot to change must also
+ *     watch `closed`: a zeroed stamp means "free for sequence 0" and
+ *     "full for no sequence", and may never change again;
+ *   - a write (a push in flight) needs nothing: it lands in a page that
+ *     is dropped or freed with the ring. */
+SR_API int sr_ring_reclaim(struct sr_ring *r);
 
 /* Checks magic, version and sizes of a ring found in memory of `size` bytes
  * (e.g. a shared mapping): 0 or -EINVAL. */

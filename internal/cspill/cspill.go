@@ -155,3 +155,12 @@ func Counts(ring unsafe.Pointer) (length, pending uint64) {
 	C.counts((*C.struct_sr_spill)(ring), &l, &p)
 	return uint64(l), uint64(p)
 }
+
+// Retain takes a C reference to ring (sr_spill_retain), as C code that may
+// outlive the SpillRing does: the block then stays valid after the
+// SpillRing's Close, until Release.
+func Retain(ring unsafe.Pointer) { C.sr_spill_retain((*C.struct_sr_spill)(ring)) }
+
+// Release drops a reference Retain took (sr_spill_release); the last one
+// frees the block.
+func Release(ring unsafe.Pointer) { C.sr_spill_release((*C.struct_sr_spill)(ring)) }
