@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,6 +276,86 @@ func TestMPSCRejectRefreshesStaleHead(t *testing.T) {
 		require.Equal(t, 4, c.TryPopBatch(make([]int, 4)))
 		for i := range 4 {
 			require.NoError(t, p.TryPush(10+i), "single pushes into an empty ring")
+		}
+	})
+}
+
+// TestLastCloseDuringPopNeverYieldsZeros: the last Close returns the slot
+// pages (reclaim), so a pop or eviction in flight may read zeros; it must
+// re-check and discard them, never hand them out as items. Every item here
+// is nonzero.
+func TestLastCloseDuringPopNeverYieldsZeros(t *testing.T) {
+	rounds := 100
+	if testing.Short() {
+		rounds = 20
+	}
+	eachBackend(t, func(t *testing.T, b Backend) {
+		for _, bp := range []Backpressure{Block, DropOldest} {
+			t.Run(bp.String(), func(t *testing.T) {
+				for round := range rounds {
+					var bad atomic.Int64
+					cfg := Config{Capacity: 4096, Backend: b, Backpressure: bp, Wait: Spin()}
+					if bp == DropOldest {
+						sp, err := Func(func(v uint64) error {
+							if v == 0 {
+								bad.Add(1)
+							}
+							return nil
+						}, nil)
+						require.NoError(t, err)
+						cfg.Evicted = Spout[uint64](sp)
+					}
+					p, c := newChan[uint64](t, cfg)
+					for i := range 4096 {
+						require.NoError(t, p.Push(uint64(i+1)))
+					}
+					var wg sync.WaitGroup
+					wg.Add(2)
+					go func() { // consumer: every form, until the end
+						defer wg.Done()
+						buf := make([]uint64, 16)
+						for i := 0; ; i++ {
+							var vs []uint64
+							var err error
+							switch i % 3 {
+							case 0:
+								var v uint64
+								v, err = c.Pop()
+								vs = []uint64{v}
+							case 1:
+								var v uint64
+								v, err = c.TryPop()
+								vs = []uint64{v}
+							default:
+								var n int
+								n, err = c.PopBatch(buf)
+								vs = buf[:n]
+							}
+							if err != nil {
+								return
+							}
+							for _, v := range vs {
+								if v == 0 {
+									bad.Add(1)
+								}
+							}
+						}
+					}()
+					go func() { // producer: keeps the ring full (DropOldest evicts)
+						defer wg.Done()
+						for i := uint64(5000); ; i++ {
+							if p.TryPush(i) == ErrClosed {
+								return
+							}
+						}
+					}()
+					time.Sleep(time.Duration(round%7) * 20 * time.Microsecond)
+					require.NoError(t, c.Close())
+					_ = p.Close()
+					wg.Wait()
+					require.Zero(t, bad.Load(), "zeros handed out as items (round %d)", round)
+				}
+			})
 		}
 	})
 }
