@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -66,6 +67,12 @@ static inline uint64_t sr_stamps_offset(const struct sr_config *cfg)
 }
 
 /* --- W1 --- */
+
+/* W1 is in force: the strategy sleeps, so every publisher wakes. */
+static inline bool sr_sleeps(const struct sr_ring *r)
+{
+	return r->wait == SR_WAIT_PARK || r->wait == SR_WAIT_ADAPTIVE;
+}
 
 static inline void sr_futex_wait(const struct sr_ring *r, _Atomic uint32_t *w)
 {
@@ -107,7 +114,7 @@ static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 /* R1. Under Park it is seq_cst and followed by the W1 load of cons_wait. */
 static inline void sr_publish_tail(struct sr_ring *r, uint64_t t)
 {
-	if (r->wait != SR_WAIT_PARK) {
+	if (!sr_sleeps(r)) {
 		atomic_store_explicit(&r->tail, t, memory_order_release);
 		return;
 	}
@@ -118,7 +125,7 @@ static inline void sr_publish_tail(struct sr_ring *r, uint64_t t)
 /* R2. Under Park it is seq_cst and followed by the W1 load of prod_wait. */
 static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
 {
-	if (r->wait != SR_WAIT_PARK) {
+	if (!sr_sleeps(r)) {
 		atomic_store_explicit(&r->head, h, memory_order_release);
 		return;
 	}
@@ -132,7 +139,7 @@ static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
  * do not model fences.) */
 static inline memory_order sr_stamp_order(const struct sr_ring *r)
 {
-	return r->wait == SR_WAIT_PARK ? memory_order_seq_cst : memory_order_release;
+	return sr_sleeps(r) ? memory_order_seq_cst : memory_order_release;
 }
 
 /* M2 for the run [t, t + n), whose slots the caller has written (stamped:
@@ -143,7 +150,7 @@ static inline void sr_publish_stamps(struct sr_ring *r, uint64_t t, uint64_t n, 
 {
 	if (!stamped && n > 0)
 		atomic_store_explicit(sr_ring_stamp(r, t), SR_STAMP_FULL(t + n - 1), sr_stamp_order(r));
-	if (r->wait == SR_WAIT_PARK)
+	if (sr_sleeps(r))
 		sr_wake(r, &r->cons_wait);
 }
 
@@ -207,10 +214,71 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 		atomic_store_explicit(w, 0, memory_order_relaxed);
 }
 
+/* SR_WAIT_ADAPTIVE spins for a time, not a count: what a poll costs varies
+ * (a PAUSE is ~5 cycles on some CPUs and ~140 on others, a poll that misses
+ * the cache costs more than one that hits), and a count calibrated once
+ * would drift with frequency scaling and with the machine's load. The clock
+ * (CLOCK_MONOTONIC, ~30 ns through the vDSO here) is read only every
+ * SR_ADAPT_CHECK steps, so it costs a poll about a nanosecond.
+ *
+ * Its state lives in the caller's 32-bit step word: 0 before the first
+ * step; SR_ADAPT_PARK once the spin time is used up (the wait then parks,
+ * as Park does past its spin count); otherwise the spin's start in 16 ns
+ * ticks (bits 4-30: a 2.1 s range, past SR_MAX_SPIN_NS), made odd so that
+ * the word is never 0 again, over the steps left until the next clock
+ * read (bits 0-3). */
+#define SR_ADAPT_PARK UINT32_C(0x80000000)
+#define SR_ADAPT_CHECK 16u /* steps per clock read, a power of two <= 16 */
+#define SR_ADAPT_TICK_SHIFT 4 /* 16 ns */
+#define SR_ADAPT_TICK_MASK (UINT32_C(0x7fffffff) >> SR_ADAPT_TICK_SHIFT)
+
+static inline uint32_t sr_adapt_ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) >> SR_ADAPT_TICK_SHIFT) &
+	       SR_ADAPT_TICK_MASK;
+}
+
+/* Whether an adaptive wait still spins at this step. */
+static inline bool sr_adapt_spins(const struct sr_ring *r, uint32_t *st)
+{
+	uint32_t s = *st, now;
+
+	if (s & SR_ADAPT_PARK)
+		return false;
+	if (s & (SR_ADAPT_CHECK - 1)) {
+		*st = s - 1;
+		return true;
+	}
+	if (s == 0 && r->spins == 0) {
+		*st = SR_ADAPT_PARK;
+		return false;
+	}
+	now = sr_adapt_ticks();
+	if (s == 0) {
+		*st = (now | 1) << SR_ADAPT_TICK_SHIFT | (SR_ADAPT_CHECK - 1);
+		return true;
+	}
+	/* Ticks since the start, modulo the 27-bit field. */
+	if (((now - (s >> SR_ADAPT_TICK_SHIFT)) & SR_ADAPT_TICK_MASK) < r->spins >> SR_ADAPT_TICK_SHIFT) {
+		*st = s | (SR_ADAPT_CHECK - 1);
+		return true;
+	}
+	*st = SR_ADAPT_PARK;
+	return false;
+}
+
 /* One step of waiting for data (consumer) or room (producer). */
 static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun)
 {
-	if (r->wait == SR_WAIT_SPIN || *spun < r->spins) {
+	if (r->wait == SR_WAIT_ADAPTIVE) {
+		if (sr_adapt_spins(r, spun))
+			sr_relax();
+		else
+			sr_park(r, for_data); /* past the spin, as Park below */
+	} else if (r->wait == SR_WAIT_SPIN || *spun < r->spins) {
 		++*spun;
 		sr_relax();
 	} else if (r->wait == SR_WAIT_SPIN_YIELD) {
@@ -864,7 +932,8 @@ SR_API size_t sr_ring_size(const struct sr_config *cfg)
 	if (!cfg || cfg->capacity == 0 || (cfg->capacity & (cfg->capacity - 1)) ||
 	    cfg->capacity > SR_MAX_CAPACITY || cfg->elem_size == 0 ||
 	    cfg->elem_size > SR_MAX_ELEM_SIZE || cfg->backpressure > SR_REJECT ||
-	    cfg->wait > SR_WAIT_PARK || (cfg->flags & ~SR_FLAG_SHARED))
+	    cfg->wait > SR_WAIT_ADAPTIVE || (cfg->wait == SR_WAIT_ADAPTIVE && cfg->spins > SR_MAX_SPIN_NS) ||
+	    (cfg->flags & ~SR_FLAG_SHARED))
 		return 0;
 	/* Both factors are bounded (2^30 * 2^20), so none of this overflows. */
 	total = sr_stamps_offset(cfg) + cfg->capacity * sizeof(uint64_t);

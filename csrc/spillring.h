@@ -33,6 +33,7 @@
  *      order means either the waiter sees the new index or the waker sees
  *      the flag: no lost wake-up, and no syscall when nobody sleeps.
  *      Under Spin and SpinYield nobody sleeps, and R1/R2 stay release-only.
+ *      Adaptive sleeps as Park does, after a spin of `spins` nanoseconds.
  *      (Go publishes with sequentially consistent stores, which are at
  *      least release: the two sides interoperate under any strategy.)
  *      In MPSC mode the producer's published index is a stamp (M2) and the
@@ -124,12 +125,17 @@ enum sr_backpressure {
 	SR_REJECT = 2,      /* fail with -ENOBUFS */
 };
 
-/* Wait strategy: how a side waits for space or data. */
+/* Wait strategy: how a side waits for space or data. PARK and ADAPTIVE
+ * sleep, so under them every publisher runs the waker's half of W1. */
 enum sr_wait {
 	SR_WAIT_SPIN = 0,       /* busy spin */
 	SR_WAIT_SPIN_YIELD = 1, /* spin `spins` times, then sched_yield */
 	SR_WAIT_PARK = 2,       /* spin `spins` times, then futex sleep (W1) */
+	SR_WAIT_ADAPTIVE = 3,   /* spin `spins` nanoseconds, then futex sleep (W1) */
 };
+
+/* The longest spin SR_WAIT_ADAPTIVE takes, in nanoseconds. */
+#define SR_MAX_SPIN_NS UINT32_C(1000000000)
 
 /* Bits of `closed`. */
 #define SR_CLOSED_PRODUCER 1u
@@ -145,7 +151,8 @@ struct sr_config {
 	uint64_t elem_size; /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
 	uint32_t backpressure;
 	uint32_t wait;
-	uint32_t spins; /* spin iterations before yield/park */
+	uint32_t spins; /* spin iterations before yield/park; SR_WAIT_ADAPTIVE:
+			 * nanoseconds, at most SR_MAX_SPIN_NS */
 	uint32_t flags;
 };
 
