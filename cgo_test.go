@@ -66,12 +66,16 @@ var cgoCProducerCases = []cgoInteropCase{
 	{wait: SpinYield(100), batch: true, n: 2_000_000},
 	{wait: Park(), batch: false, n: cgoLongItems},
 	{wait: Park(), batch: true, n: cgoLongItems},
+	{wait: Adaptive(DefaultSpinTime), batch: false, n: cgoLongItems},
+	{wait: Adaptive(0), batch: true, n: 2_000_000},
 }
 
 // The Go producer always mixes Push and PushBatch; batch is unused here.
 var cgoGoProducerCases = []cgoInteropCase{
 	{wait: SpinYield(100), n: cgoLongItems},
 	{wait: Park(), n: cgoLongItems},
+	{wait: Adaptive(DefaultSpinTime), n: cgoLongItems},
+	{wait: Adaptive(0), n: 2_000_000},
 }
 
 // cgoNewCChan makes a C-backend channel of uint64 and returns its sr_ring.
@@ -310,7 +314,7 @@ func TestCPeerDropOldest(t *testing.T) {
 func TestMixedGoAndCProducers(t *testing.T) {
 	const goItems, cItems, cThreads = 20000, 20000, 3
 	for _, mode := range []Backpressure{Block, DropOldest} {
-		for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park()} {
+		for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park(), Adaptive(DefaultSpinTime)} {
 			t.Run(fmt.Sprintf("%v/%v", mode, w), func(t *testing.T) {
 				p, c, ring := cgoNewCChan(t, Config{Capacity: 256, Backpressure: mode, Wait: w})
 				half := goItems / 2

@@ -83,7 +83,7 @@ type ring[T any] struct {
 	mode  Backpressure
 	wait  WaitStrategy
 	park  bool // W1 in force: publishers check the wait words
-	fast  bool // Push and Pop may take their inline path: SPSC mode, no W1
+	fast  bool // Push and Pop may take their inline path: Block or Reject
 	clear bool // zero popped slots so Go memory does not pin garbage
 	cmem  bool // words live in C memory (the C backend)
 

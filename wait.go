@@ -44,6 +44,10 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 	}
 	closed := func() bool { return r.closedBits() != 0 || h != nil && h.closed.Load() != 0 }
 	spins := r.wait.spins
+	var spun spinClock // Adaptive: how long this wait has spun
+	if r.wait.kind == waitAdaptive {
+		spins = adaptiveCheckSpins // polls between clock reads
+	}
 	for i := 1; ; i++ {
 		if ready() {
 			return nil
@@ -71,6 +75,15 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 			runtime.Gosched()
 			r.parker.yield()
 			i = 0
+		case waitAdaptive:
+			if spun.spinning(time.Duration(r.wait.spins)) {
+				// The other side may be a goroutine waiting to run on
+				// this P (a wake-up puts it there): let it.
+				runtime.Gosched()
+				i = 0
+				continue
+			}
+			fallthrough // past the spin, also after a wake-up: sleep, as Park
 		case waitPark:
 			// W1, waiter's half: flag, re-check, sleep while flagged.
 			// Several producers may share the flag in MPSC mode: there a
@@ -100,6 +113,22 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 			i = 0
 		}
 	}
+}
+
+// adaptiveCheckSpins is how many polls Adaptive makes between two reads of
+// the clock (a few tens of nanoseconds each).
+const adaptiveCheckSpins = 8
+
+// spinClock times an Adaptive wait's spin on the monotonic clock.
+type spinClock struct{ start time.Time }
+
+// spinning reports whether less than d has passed since its first call.
+func (c *spinClock) spinning(d time.Duration) bool {
+	if c.start.IsZero() {
+		c.start = time.Now()
+		return d > 0
+	}
+	return time.Since(c.start) < d
 }
 
 // spinDelay spaces out the polls of a spinning side. Each poll pulls the
@@ -139,17 +168,27 @@ func expired(done <-chan struct{}, ctx context.Context, deadline time.Time) erro
 
 // wakeConsumer is the waker's half of W1 for a consumer waiting for data;
 // the caller has just published with a seq_cst store. Without a sleeper it
-// costs one load of a line nobody writes.
+// costs one load of a line nobody writes, inlined into the caller.
 func (r *ring[T]) wakeConsumer() {
-	if atomic.LoadUint32(&r.l.consWait) != 0 && atomic.SwapUint32(&r.l.consWait, 0) != 0 {
-		r.parker.wake(&r.l.consWait)
+	if atomic.LoadUint32(&r.l.consWait) != 0 {
+		r.wake(&r.l.consWait)
 	}
 }
 
 // wakeProducer is wakeConsumer for a producer waiting for space.
 func (r *ring[T]) wakeProducer() {
-	if atomic.LoadUint32(&r.l.prodWait) != 0 && atomic.SwapUint32(&r.l.prodWait, 0) != 0 {
-		r.parker.wake(&r.l.prodWait)
+	if atomic.LoadUint32(&r.l.prodWait) != 0 {
+		r.wake(&r.l.prodWait)
+	}
+}
+
+// wake takes the flag of a sleeper seen on word and wakes it. Not inlined,
+// so that wakeConsumer and wakeProducer are.
+//
+//go:noinline
+func (r *ring[T]) wake(word *uint32) {
+	if atomic.SwapUint32(word, 0) != 0 {
+		r.parker.wake(word)
 	}
 }
 
