@@ -416,6 +416,7 @@ func (r *ring[T]) cRing() (unsafe.Pointer, error) {
 	if r.cptr == nil {
 		return nil, ErrNotC
 	}
+	r.parker.share() // C threads may sleep and wake from now on
 	return r.cptr, nil
 }
 

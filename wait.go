@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// parker puts a side to sleep on its W1 wait word and wakes it. The C
-// backend uses a futex on the word itself, so C threads can wake Go and the
-// other way round; the Go backend parks the goroutine on a channel.
+// parker puts a side to sleep on its W1 wait word and wakes it. A sleeping
+// goroutine parks on a channel, holding no OS thread (chanParker). On the C
+// backend, once C code shares the ring (CRing), sleepers wait on a futex on
+// the word itself instead, so C threads can wake Go and the other way round.
 type parker interface {
 	// sleep returns when woken, when *word is no longer 1, when done is
 	// closed, or at deadline (zero: none). Spurious returns are allowed.
@@ -21,6 +22,9 @@ type parker interface {
 	// yield is SpinYield's yield beyond runtime.Gosched, which only lets
 	// other goroutines run.
 	yield()
+	// share tells the parker that C code may sleep and wake on the ring's
+	// wait words from now on (the C backend's CRing).
+	share()
 }
 
 // errWaitClosed tells a waiter's caller that `closed` changed; a consumer
@@ -192,23 +196,47 @@ func (r *ring[T]) wake(word *uint32) {
 	}
 }
 
-// chanParker parks goroutines on channels: the Go backend's Park. Each
-// wait word has a channel that a wake closes (waking every sleeper: several
-// producers may sleep in MPSC mode) and replaces.
+// chanParker parks goroutines on channels. Each wait word has a channel
+// that a wake closes (waking every sleeper: several producers may sleep in
+// MPSC mode) and replaces.
 //
 // No wake is lost: a sleeper takes the channel under mu and only then checks
 // that its word is still 1. A waker swaps the word to 0 before it takes mu
 // to close the channel, so either the sleeper sees 0, or it holds the
 // channel the waker closes.
+//
+// On the C backend, cpeer is the futex parker. As long as only Go code uses
+// the ring, goroutines park on the channels all the same: a parked
+// goroutine then holds no OS thread (a futex sleep would hold one per idle
+// waiter), and a hand-off between two goroutines costs a goroutine switch,
+// not a thread wake-up. share (CRing) hands sleeping and waking over to
+// cpeer for good, so that C threads can wake Go sleepers and the other way
+// round: it closes both channels, and a sleeper or waker decides between
+// channel and futex under mu. So a goroutine asleep on a channel is woken
+// by share itself, and a waker that finds shared unset under mu cannot
+// miss a futex sleeper: that sleeper decided after share, under mu, and
+// the waker's swap of its word (before the waker's turn under mu) leaves
+// its FUTEX_WAIT nothing to wait for.
 type chanParker struct {
 	prodWord *uint32
 	mu       sync.Mutex
 	prod     chan struct{}
 	cons     chan struct{}
+	cpeer    parker      // the C backend's futex parker, nil on the Go backend
+	shared   atomic.Bool // cpeer has taken over (written under mu)
 }
 
 func newChanParker(prodWord *uint32) *chanParker {
 	return &chanParker{prodWord: prodWord, prod: make(chan struct{}), cons: make(chan struct{})}
+}
+
+// newCParker is the C backend's parker: channels until share, then cpeer.
+// A ring that C code may share from the start starts shared.
+func newCParker(prodWord *uint32, cpeer parker, shared bool) *chanParker {
+	p := newChanParker(prodWord)
+	p.cpeer = cpeer
+	p.shared.Store(shared)
+	return p
 }
 
 func (p *chanParker) ch(word *uint32) *chan struct{} {
@@ -218,8 +246,13 @@ func (p *chanParker) ch(word *uint32) *chan struct{} {
 	return &p.cons
 }
 
-func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context, deadline time.Time) {
+func (p *chanParker) sleep(word *uint32, done <-chan struct{}, ctx context.Context, deadline time.Time) {
 	p.mu.Lock()
+	if p.shared.Load() {
+		p.mu.Unlock()
+		p.cpeer.sleep(word, done, ctx, deadline)
+		return
+	}
 	ch := *p.ch(word)
 	p.mu.Unlock()
 	if atomic.LoadUint32(word) != 1 {
@@ -238,14 +271,34 @@ func (p *chanParker) sleep(word *uint32, done <-chan struct{}, _ context.Context
 	}
 }
 
-// yield does nothing: a Go-memory ring has only goroutines on the other
-// side, and runtime.Gosched already lets them run.
-func (p *chanParker) yield() {}
+// yield does nothing while only goroutines use the ring: runtime.Gosched
+// already lets them run. Once C code shares it, cpeer yields the thread.
+func (p *chanParker) yield() {
+	if p.shared.Load() {
+		p.cpeer.yield()
+	}
+}
 
 func (p *chanParker) wake(word *uint32) {
 	p.mu.Lock()
+	if p.shared.Load() {
+		p.mu.Unlock()
+		p.cpeer.wake(word)
+		return
+	}
 	c := p.ch(word)
 	close(*c)
 	*c = make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *chanParker) share() {
+	p.mu.Lock()
+	if p.cpeer != nil && !p.shared.Load() {
+		p.shared.Store(true)
+		close(p.prod)
+		close(p.cons)
+		p.prod, p.cons = make(chan struct{}), make(chan struct{})
+	}
 	p.mu.Unlock()
 }
