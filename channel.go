@@ -62,7 +62,7 @@ func (r *ring[T]) setup(cfg Config, cmem bool) {
 	r.mask = r.cap - 1
 	r.mode = cfg.Backpressure
 	r.wait = cfg.Wait
-	r.park = cfg.Wait.kind == waitPark || cfg.Wait.kind == waitAdaptive
+	r.park = cfg.Wait.kind != waitSpin // every other strategy may sleep
 	r.cmem = cmem
 	r.fast = r.mode != DropOldest
 	r.clear = hasPointers(reflect.TypeFor[T]())

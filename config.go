@@ -77,10 +77,14 @@ type WaitStrategy struct {
 func Spin() WaitStrategy { return WaitStrategy{kind: waitSpin} }
 
 // SpinYield spins n times, then yields the processor (runtime.Gosched and,
-// on the C backend, sched_yield), and repeats. A waiting side burns a CPU
-// while idle, but lets other goroutines and threads run. On a busy machine a
-// yield can hand the CPU to another program for a whole time slice; for
-// threads with CPUs of their own.
+// once C code shares the ring, sched_yield), and repeats, 16 times; then it
+// sleeps until the other side wakes it, as Park does. It sleeps at once
+// after a yield that took longer than 50µs: another thread ran on this CPU
+// meanwhile, and on a busy machine each further yield would hand away a
+// time slice while the other side may be waiting for a CPU. A waiting side
+// burns a CPU for the spins and yields (tens of microseconds with n = 100),
+// then none. Like Park and Adaptive, it makes the other side check the
+// wait word on each publish.
 func SpinYield(n int) WaitStrategy { return WaitStrategy{kind: waitSpinYield, spins: n} }
 
 // Park spins DefaultSpins times, then sleeps until the other side wakes it

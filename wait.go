@@ -49,6 +49,7 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 	closed := func() bool { return r.closedBits() != 0 || h != nil && h.closed.Load() != 0 }
 	spins := r.wait.spins
 	var spun spinClock // Adaptive: how long this wait has spun
+	yields := 0        // SpinYield: yields so far (spinYieldYields: asleep)
 	if r.wait.kind == waitAdaptive {
 		spins = adaptiveCheckSpins // polls between clock reads
 	}
@@ -76,11 +77,21 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 		}
 		switch r.wait.kind {
 		case waitSpinYield:
-			runtime.Gosched()
-			r.parker.yield()
-			i = 0
+			if yields < spinYieldYields {
+				t0 := time.Now()
+				runtime.Gosched()
+				r.parker.yield()
+				if yields++; time.Since(t0) > yieldBusy {
+					yields = spinYieldYields // the CPU is busy: sleep next
+				}
+				if yields < spinYieldYields {
+					i = 0
+				}
+				continue
+			}
+			fallthrough // yielded enough: sleep, as Park
 		case waitAdaptive:
-			if spun.spinning(time.Duration(r.wait.spins)) {
+			if r.wait.kind == waitAdaptive && spun.spinning(time.Duration(r.wait.spins)) {
 				// The other side may be a goroutine waiting to run on
 				// this P (a wake-up puts it there): let it.
 				runtime.Gosched()
@@ -118,6 +129,16 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 		}
 	}
 }
+
+// SpinYield sleeps (W1) after spinYieldYields yields, or after a yield that
+// took longer than yieldBusy: then another thread ran on this CPU, and on a
+// busy machine each further yield would hand it a time slice while the
+// other side, if it was descheduled, waits for a CPU. The same numbers as
+// SR_YIELDS and SR_YIELD_BUSY_NS in csrc/ring.c.
+const (
+	spinYieldYields = 16
+	yieldBusy       = 50 * time.Microsecond
+)
 
 // adaptiveCheckSpins is how many polls Adaptive makes between two reads of
 // the clock (a few tens of nanoseconds each).

@@ -71,7 +71,7 @@ static inline uint64_t sr_stamps_offset(const struct sr_config *cfg)
 /* W1 is in force: the strategy sleeps, so every publisher wakes. */
 static inline bool sr_sleeps(const struct sr_ring *r)
 {
-	return r->wait == SR_WAIT_PARK || r->wait == SR_WAIT_ADAPTIVE;
+	return r->wait != SR_WAIT_SPIN;
 }
 
 static inline void sr_futex_wait(const struct sr_ring *r, _Atomic uint32_t *w)
@@ -232,13 +232,17 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 #define SR_ADAPT_TICK_SHIFT 4 /* 16 ns */
 #define SR_ADAPT_TICK_MASK (UINT32_C(0x7fffffff) >> SR_ADAPT_TICK_SHIFT)
 
-static inline uint32_t sr_adapt_ticks(void)
+static inline uint64_t sr_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) >> SR_ADAPT_TICK_SHIFT) &
-	       SR_ADAPT_TICK_MASK;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint32_t sr_adapt_ticks(void)
+{
+	return (uint32_t)(sr_now_ns() >> SR_ADAPT_TICK_SHIFT) & SR_ADAPT_TICK_MASK;
 }
 
 /* Whether an adaptive wait still spins at this step. */
@@ -270,6 +274,41 @@ static inline bool sr_adapt_spins(const struct sr_ring *r, uint32_t *st)
 	return false;
 }
 
+/* SR_WAIT_SPIN_YIELD spins `spins` times, then sched_yield()s, and
+ * repeats; after SR_YIELDS yields, or at once after a yield that took longer
+ * than SR_YIELD_BUSY_NS, it sleeps as Park does. A slow yield means another
+ * thread ran on this CPU: on a busy machine every further yield would hand
+ * a whole time slice away, while the other side, if it was descheduled,
+ * needs the CPU more than we do. Its state in the caller's step word: the
+ * yields so far in the top 5 bits (SR_YIELD_PARK once it sleeps), the spins
+ * since the last yield below (so spin counts above 2^27 - 1 act as that). */
+#define SR_YIELD_SHIFT 27
+#define SR_YIELD_SPINS ((UINT32_C(1) << SR_YIELD_SHIFT) - 1)
+#define SR_YIELD_PARK UINT32_C(31)
+#define SR_YIELDS 16u
+#define SR_YIELD_BUSY_NS 50000u
+
+/* Whether a SpinYield wait still spins or yields at this step. */
+static inline bool sr_yield_spins(const struct sr_ring *r, uint32_t *st)
+{
+	uint32_t s = *st, yields = s >> SR_YIELD_SHIFT;
+	uint64_t t0;
+
+	if (yields == SR_YIELD_PARK)
+		return false;
+	if ((s & SR_YIELD_SPINS) < (r->spins < SR_YIELD_SPINS ? r->spins : SR_YIELD_SPINS)) {
+		*st = s + 1;
+		sr_relax();
+		return true;
+	}
+	t0 = sr_now_ns();
+	sched_yield();
+	if (++yields >= SR_YIELDS || sr_now_ns() - t0 > SR_YIELD_BUSY_NS)
+		yields = SR_YIELD_PARK;
+	*st = yields << SR_YIELD_SHIFT;
+	return true;
+}
+
 /* One step of waiting for data (consumer) or room (producer). */
 static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun)
 {
@@ -278,12 +317,12 @@ static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun
 			sr_relax();
 		else
 			sr_park(r, for_data); /* past the spin, as Park below */
+	} else if (r->wait == SR_WAIT_SPIN_YIELD) {
+		if (!sr_yield_spins(r, spun))
+			sr_park(r, for_data);
 	} else if (r->wait == SR_WAIT_SPIN || *spun < r->spins) {
 		++*spun;
 		sr_relax();
-	} else if (r->wait == SR_WAIT_SPIN_YIELD) {
-		*spun = 0;
-		sched_yield();
 	} else {
 		/* Stay past the spin phase: a wake-up that finds nothing was
 		 * spurious, so park again at once. */

@@ -32,8 +32,9 @@
  *      it to 0 and calls FUTEX_WAKE. Store->load on both sides in one total
  *      order means either the waiter sees the new index or the waker sees
  *      the flag: no lost wake-up, and no syscall when nobody sleeps.
- *      Under Spin and SpinYield nobody sleeps, and R1/R2 stay release-only.
- *      Adaptive sleeps as Park does, after a spin of `spins` nanoseconds.
+ *      Under Spin nobody sleeps, and R1/R2 stay release-only. SpinYield
+ *      sleeps after its yields, Adaptive after a spin of `spins`
+ *      nanoseconds, both as Park does.
  *      (Go publishes with sequentially consistent stores, which are at
  *      least release: the two sides interoperate under any strategy.)
  *      In MPSC mode the producer's published index is a stamp (M2) and the
@@ -125,11 +126,13 @@ enum sr_backpressure {
 	SR_REJECT = 2,      /* fail with -ENOBUFS */
 };
 
-/* Wait strategy: how a side waits for space or data. PARK and ADAPTIVE
+/* Wait strategy: how a side waits for space or data. All but SPIN may
  * sleep, so under them every publisher runs the waker's half of W1. */
 enum sr_wait {
 	SR_WAIT_SPIN = 0,       /* busy spin */
-	SR_WAIT_SPIN_YIELD = 1, /* spin `spins` times, then sched_yield */
+	SR_WAIT_SPIN_YIELD = 1, /* spin `spins` times, then sched_yield; after
+				 * 16 yields, or one that took over 50 us (the
+				 * CPU is busy), futex sleep (W1) */
 	SR_WAIT_PARK = 2,       /* spin `spins` times, then futex sleep (W1) */
 	SR_WAIT_ADAPTIVE = 3,   /* spin `spins` nanoseconds, then futex sleep (W1) */
 };

@@ -452,7 +452,7 @@ static void close_blocked(struct sr_ring *r, void *(*fn)(void *), _Atomic uint32
 
 	CHECK(pthread_create(&t, NULL, fn, &b) == 0, "pthread_create");
 	sleep_us(20000);
-	if (r->wait == SR_WAIT_PARK || r->wait == SR_WAIT_ADAPTIVE)
+	if (r->wait != SR_WAIT_SPIN) /* every other strategy ends up asleep */
 		for (int i = 0; !atomic_load(word); i++) {
 			CHECK(i < 5000, "waiter never parked");
 			sleep_us(1000);
@@ -1097,7 +1097,7 @@ static void test_mpsc_close(void)
 			CHECK(pthread_create(&t[i], NULL, blocked_push, &b[i]) == 0, "pthread_create");
 		}
 		sleep_us(20000);
-		if (wait == SR_WAIT_PARK || wait == SR_WAIT_ADAPTIVE)
+		if (wait != SR_WAIT_SPIN)
 			for (int i = 0; !atomic_load(&r->prod_wait); i++) {
 				CHECK(i < 5000, "producers never parked");
 				sleep_us(1000);
@@ -1206,6 +1206,11 @@ int main(void)
 		{ "d adapt/ping-pong/1", CFG(1, 8, SR_BLOCK, SR_WAIT_ADAPTIVE, 0), n / 100, .push_ops = OP_PUSH,
 		  .pop_ops = OP_POP, .maxk = 1 },
 		{ "d adapt/block/4/u64", CFG(4, 8, SR_BLOCK, SR_WAIT_ADAPTIVE, 20000), n / 4, ALL, .maxk = 4 },
+		/* SpinYield sleeps after its yields */
+		{ "d yield/slow-consumer", CFG(16, 24, SR_BLOCK, SR_WAIT_SPIN_YIELD, 16), n / 50, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 8, .cons_nap = 8, .expect_park = true },
+		{ "d yield/slow-producer", CFG(16, 24, SR_BLOCK, SR_WAIT_SPIN_YIELD, 16), n / 50,
+		  .push_ops = OP_PUSH | OP_BURST, .pop_ops = OP_POP, .maxk = 8, .prod_nap = 8, .expect_park = true },
 		/* Across the 2^64 wrap */
 		{ "wrap block/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), n / 8, .wrap = true, ALL, .maxk = 4 },
 		{ "wrap block/1024/u64", CFG(1024, 8, SR_BLOCK, SR_WAIT_SPIN_YIELD, 64), n / 4, .wrap = true, ALL,
