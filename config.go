@@ -87,27 +87,32 @@ func Spin() WaitStrategy { return WaitStrategy{kind: waitSpin} }
 // wait word on each publish.
 func SpinYield(n int) WaitStrategy { return WaitStrategy{kind: waitSpinYield, spins: n} }
 
-// Park spins DefaultSpins times, then sleeps until the other side wakes it
-// (a futex on the C backend, a channel receive on the Go backend), so an idle
-// side uses no CPU. The wake-up protocol costs the other side one load of the
-// wait word per publish (once per batch) and a syscall only when someone
-// sleeps.
+// Park spins DefaultSpins times, letting other goroutines run every other
+// poll (runtime.Gosched), then sleeps until the other side wakes it, so an
+// idle side uses no CPU. A sleeping goroutine parks on a channel; once C code
+// shares the ring (CRing), it sleeps on a futex on the ring's wait word
+// instead, holding its OS thread, so that C threads can wake it. The
+// wake-up protocol costs the other side one load of the wait word per
+// publish (once per batch) and a wake-up only when someone sleeps.
 func Park() WaitStrategy { return WaitStrategy{kind: waitPark, spins: DefaultSpins} }
 
 // Adaptive spins for up to spin, then sleeps until the other side wakes it,
 // as Park does. It is the default, as Adaptive(DefaultSpinTime).
 //
-// Memory: nothing beyond the ring; the wait words already in it. CPU: a
-// waiting side burns at most spin of CPU time per wait, then sleeps, so an
-// idle side uses no CPU, and on a busy machine a waiting side gives its CPU
-// back after spin instead of holding on to it or yielding it for a whole
-// time slice. A wait that ends within spin costs what a spin costs; a longer
-// one costs a wake-up (a futex syscall on the C backend, a goroutine wake on
-// the Go backend) on top. The waker pays one load of the wait word per
-// publish (once per batch) and a syscall only when someone sleeps. spin is
-// measured with the monotonic clock, read every few polls, so it holds on
-// any CPU; it ranges from 0 (sleep at once) to MaxSpinTime. C threads
-// sharing the ring wait the same way (SR_WAIT_ADAPTIVE).
+// Memory: nothing beyond the ring: the sleeper's flag is a word the ring
+// already has, and a sleeping goroutine parks on a channel the channel
+// already has (holding no OS thread; once C code shares the ring, it sleeps
+// on a futex instead, holding one). CPU: a waiting side spends at most spin
+// polling, then sleeps, so an idle side uses no CPU. While it spins it lets
+// other goroutines run every other poll (runtime.Gosched): on a busy
+// machine the other side is often a goroutine queued on the same P, which
+// then runs at once instead of after the spin. A wait that ends within spin
+// costs what a spin costs; a longer one costs a wake-up on top (a goroutine
+// wake, or a futex syscall). The other side pays one load of the wait word
+// per publish (once per batch), and the wake-up only when someone sleeps.
+// spin is measured on the monotonic clock, so it means the same on any CPU;
+// it ranges from 0 (sleep at once) to MaxSpinTime. C threads sharing the
+// ring wait the same way (SR_WAIT_ADAPTIVE in csrc/spillring.h).
 func Adaptive(spin time.Duration) WaitStrategy {
 	return WaitStrategy{kind: waitAdaptive, spins: int(spin)}
 }
