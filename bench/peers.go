@@ -167,8 +167,9 @@ func openChan(sc Scenario) (ops, error) {
 }
 
 // xsyncSpins is how often a failed xsync try is retried before a Gosched:
-// the same policy as spillring's default SpinYield(100), so the table
-// compares queues, not wait policies (xsync itself has only Try calls).
+// the spin of SpinYield(100), spillring's default until Adaptive (the
+// *-spinyield impls), so the table compares queues more than wait policies
+// (xsync itself has only Try calls).
 const xsyncSpins = 100
 
 // openXsync: no batches either, so spsc-batch256 moves items one by one.
