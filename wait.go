@@ -209,24 +209,25 @@ func expired(done <-chan struct{}, ctx context.Context, deadline time.Time) erro
 // costs one load of a line nobody writes, inlined into the caller.
 func (r *ring[T]) wakeConsumer() {
 	if atomic.LoadUint32(&r.l.consWait) != 0 {
-		r.wake(&r.l.consWait)
+		wake(r.parker, &r.l.consWait)
 	}
 }
 
 // wakeProducer is wakeConsumer for a producer waiting for space.
 func (r *ring[T]) wakeProducer() {
 	if atomic.LoadUint32(&r.l.prodWait) != 0 {
-		r.wake(&r.l.prodWait)
+		wake(r.parker, &r.l.prodWait)
 	}
 }
 
 // wake takes the flag of a sleeper seen on word and wakes it. Not inlined,
-// so that wakeConsumer and wakeProducer are.
+// so that wakeConsumer and wakeProducer are; not a method of the generic
+// ring, so that their inlined check loads no dictionary entry for it.
 //
 //go:noinline
-func (r *ring[T]) wake(word *uint32) {
+func wake(p parker, word *uint32) {
 	if atomic.SwapUint32(word, 0) != 0 {
-		r.parker.wake(word)
+		p.wake(word)
 	}
 }
 
