@@ -76,7 +76,8 @@ func newCRing[T any](cfg Config) (*ring[T], error) {
 		r.stamps = unsafe.Add(base, l.stampsOffset)
 	}
 	r.setup(cfg, true)
-	r.parker = futexParker{shared: l.flags&C.SR_FLAG_SHARED != 0}
+	shared := l.flags&C.SR_FLAG_SHARED != 0
+	r.parker = newCParker(&l.prodWait, futexParker{shared: shared}, shared)
 	runtime.AddCleanup(r, func(p *C.struct_sr_ring) { C.sr_ring_release(p) }, p)
 	return r, nil
 }

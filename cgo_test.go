@@ -66,12 +66,16 @@ var cgoCProducerCases = []cgoInteropCase{
 	{wait: SpinYield(100), batch: true, n: 2_000_000},
 	{wait: Park(), batch: false, n: cgoLongItems},
 	{wait: Park(), batch: true, n: cgoLongItems},
+	{wait: Adaptive(DefaultSpinTime), batch: false, n: cgoLongItems},
+	{wait: Adaptive(0), batch: true, n: 2_000_000},
 }
 
 // The Go producer always mixes Push and PushBatch; batch is unused here.
 var cgoGoProducerCases = []cgoInteropCase{
 	{wait: SpinYield(100), n: cgoLongItems},
 	{wait: Park(), n: cgoLongItems},
+	{wait: Adaptive(DefaultSpinTime), n: cgoLongItems},
+	{wait: Adaptive(0), n: 2_000_000},
 }
 
 // cgoNewCChan makes a C-backend channel of uint64 and returns its sr_ring.
@@ -225,6 +229,46 @@ func TestGoProducerCConsumer(t *testing.T) {
 	}
 }
 
+// TestCRingWakesChannelSleeper: on the C backend a goroutine sleeps on a
+// channel until C code shares the ring. Here the consumer is asleep when
+// CRing hands the producer side to a C thread: the hand-over must wake it
+// (it goes back to sleep on the futex), and the C producer's wake-ups must
+// then reach it. Capacity 1 and Adaptive(0): it sleeps on nearly every item.
+func TestCRingWakesChannelSleeper(t *testing.T) {
+	const n = 20000
+	p, c, err := New[uint64](Config{Capacity: 1, Wait: Adaptive(0), Backend: BackendC})
+	require.NoError(t, err)
+	got := make(chan error, 1)
+	go func() {
+		var s cgoSeqCheck
+		var err error
+		for err == nil {
+			var v uint64
+			if v, err = c.Pop(); err == nil {
+				s.see(v)
+			}
+		}
+		if s.bad || s.next != n {
+			err = fmt.Errorf("%d items, first bad at %d (%v): %w", s.next, s.badIndex, s.bad, err)
+		}
+		got <- err
+	}()
+	require.True(t, waitFlag(&p.r.l.consWait), "the consumer never slept")
+	ring, err := p.CRing()
+	require.NoError(t, err)
+	prod := cpeer.StartProducer(ring, n, false)
+	select {
+	case err := <-got:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the consumer missed a wake-up across CRing")
+	}
+	pushed, err := prod.Join()
+	require.NoError(t, err)
+	assert.EqualValues(t, n, pushed)
+	runtime.KeepAlive(p)
+}
+
 func TestCRingOnGoBackend(t *testing.T) {
 	p, c, err := New[uint64](Config{Capacity: 64, Backend: BackendGo})
 	require.NoError(t, err)
@@ -310,7 +354,7 @@ func TestCPeerDropOldest(t *testing.T) {
 func TestMixedGoAndCProducers(t *testing.T) {
 	const goItems, cItems, cThreads = 20000, 20000, 3
 	for _, mode := range []Backpressure{Block, DropOldest} {
-		for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park()} {
+		for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park(), Adaptive(DefaultSpinTime)} {
 			t.Run(fmt.Sprintf("%v/%v", mode, w), func(t *testing.T) {
 				p, c, ring := cgoNewCChan(t, Config{Capacity: 256, Backpressure: mode, Wait: w})
 				half := goItems / 2

@@ -3,6 +3,7 @@ package spillring
 import (
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // DefaultCapacity is the capacity of a channel whose Config leaves Capacity 0.
@@ -39,41 +40,86 @@ func (b Backpressure) String() string {
 
 type waitKind uint8
 
+// The kinds after waitDefault map, minus one, onto enum sr_wait in
+// csrc/spillring.h (SR_WAIT_SPIN ..).
 const (
-	waitDefault waitKind = iota // the zero WaitStrategy: SpinYield(100)
+	waitDefault waitKind = iota // the zero WaitStrategy: Adaptive(DefaultSpinTime)
 	waitSpin
 	waitSpinYield
 	waitPark
+	waitAdaptive
 )
 
-// DefaultSpins is the spin count of the default wait strategy, SpinYield(100),
-// and of Park before it sleeps.
+// DefaultSpins is the spin count of SpinYield(DefaultSpins) and of Park
+// before it sleeps.
 const DefaultSpins = 100
 
+// DefaultSpinTime is how long the default wait strategy,
+// Adaptive(DefaultSpinTime), spins before it sleeps: about what a sleep and
+// a wake-up cost on a virtual machine, where waking a thread on an idle CPU
+// takes tens of microseconds.
+const DefaultSpinTime = 20 * time.Microsecond
+
+// MaxSpinTime is the longest spin Adaptive takes.
+const MaxSpinTime = time.Second
+
 // WaitStrategy says how a blocked push or pop waits. The zero value is
-// SpinYield(DefaultSpins).
+// Adaptive(DefaultSpinTime).
 type WaitStrategy struct {
-	kind  waitKind
+	kind waitKind
+	// spins is the spin count (SpinYield, Park) or, for Adaptive, the
+	// spin time in nanoseconds: the header's `spins` word carries the same.
 	spins int
 }
 
-// Spin busy-waits: the lowest latency, one CPU burnt per waiting side.
+// Spin busy-waits: the lowest latency, one CPU burnt per waiting side, also
+// while idle. For threads pinned to CPUs of their own.
 func Spin() WaitStrategy { return WaitStrategy{kind: waitSpin} }
 
-// SpinYield spins n times, then yields the processor (runtime.Gosched), and
-// repeats. A waiting side still uses CPU, but lets other goroutines run.
+// SpinYield spins n times, then yields the processor (runtime.Gosched and,
+// once C code shares the ring, sched_yield), and repeats, 16 times; then it
+// sleeps until the other side wakes it, as Park does. It sleeps at once
+// after a yield that took longer than 50µs: another thread ran on this CPU
+// meanwhile, and on a busy machine each further yield would hand away a
+// time slice while the other side may be waiting for a CPU. A waiting side
+// burns a CPU for the spins and yields (tens of microseconds with n = 100),
+// then none. Like Park and Adaptive, it makes the other side check the
+// wait word on each publish.
 func SpinYield(n int) WaitStrategy { return WaitStrategy{kind: waitSpinYield, spins: n} }
 
-// Park spins DefaultSpins times, then sleeps until the other side wakes it
-// (a futex on the C backend, a channel receive on the Go backend), so an idle
-// side uses no CPU. The wake-up protocol costs the other side one load of the
-// wait word per publish (once per batch) and a syscall only when someone
-// sleeps.
+// Park spins DefaultSpins times, letting other goroutines run every other
+// poll (runtime.Gosched), then sleeps until the other side wakes it, so an
+// idle side uses no CPU. A sleeping goroutine parks on a channel; once C code
+// shares the ring (CRing), it sleeps on a futex on the ring's wait word
+// instead, holding its OS thread, so that C threads can wake it. The
+// wake-up protocol costs the other side one load of the wait word per
+// publish (once per batch) and a wake-up only when someone sleeps.
 func Park() WaitStrategy { return WaitStrategy{kind: waitPark, spins: DefaultSpins} }
+
+// Adaptive spins for up to spin, then sleeps until the other side wakes it,
+// as Park does. It is the default, as Adaptive(DefaultSpinTime).
+//
+// Memory: nothing beyond the ring: the sleeper's flag is a word the ring
+// already has, and a sleeping goroutine parks on a channel the channel
+// already has (holding no OS thread; once C code shares the ring, it sleeps
+// on a futex instead, holding one). CPU: a waiting side spends at most spin
+// polling, then sleeps, so an idle side uses no CPU. While it spins it lets
+// other goroutines run every other poll (runtime.Gosched): on a busy
+// machine the other side is often a goroutine queued on the same P, which
+// then runs at once instead of after the spin. A wait that ends within spin
+// costs what a spin costs; a longer one costs a wake-up on top (a goroutine
+// wake, or a futex syscall). The other side pays one load of the wait word
+// per publish (once per batch), and the wake-up only when someone sleeps.
+// spin is measured on the monotonic clock, so it means the same on any CPU;
+// it ranges from 0 (sleep at once) to MaxSpinTime. C threads sharing the
+// ring wait the same way (SR_WAIT_ADAPTIVE in csrc/spillring.h).
+func Adaptive(spin time.Duration) WaitStrategy {
+	return WaitStrategy{kind: waitAdaptive, spins: int(spin)}
+}
 
 func (w WaitStrategy) normalized() WaitStrategy {
 	if w.kind == waitDefault {
-		return SpinYield(DefaultSpins)
+		return Adaptive(DefaultSpinTime)
 	}
 	return w
 }
@@ -86,6 +132,8 @@ func (w WaitStrategy) String() string {
 		return fmt.Sprintf("SpinYield(%d)", w.normalized().spins)
 	case waitPark:
 		return "Park"
+	case waitAdaptive:
+		return fmt.Sprintf("Adaptive(%v)", time.Duration(w.normalized().spins))
 	}
 	return "WaitStrategy(?)"
 }
@@ -119,7 +167,7 @@ func (b Backend) String() string {
 }
 
 // Config configures a channel. The zero value is valid: capacity
-// DefaultCapacity, Block, SpinYield(DefaultSpins), Auto.
+// DefaultCapacity, Block, Adaptive(DefaultSpinTime), Auto.
 type Config struct {
 	// Capacity is the number of items the channel holds: a power of two,
 	// at most MaxCapacity. 0 means DefaultCapacity.
@@ -157,7 +205,12 @@ func (c Config) validate(t reflect.Type) (Config, error) {
 		return c, fmt.Errorf("%w: unknown %v", ErrInvalidConfig, c.Backpressure)
 	}
 	c.Wait = c.Wait.normalized()
-	if c.Wait.kind > waitPark || c.Wait.spins < 0 || c.Wait.spins > 1<<30 {
+	switch {
+	case c.Wait.kind > waitAdaptive:
+		return c, fmt.Errorf("%w: unknown wait strategy", ErrInvalidConfig)
+	case c.Wait.kind == waitAdaptive && (c.Wait.spins < 0 || c.Wait.spins > int(MaxSpinTime)):
+		return c, fmt.Errorf("%w: %v spin time out of range [0, %v]", ErrInvalidConfig, c.Wait, MaxSpinTime)
+	case c.Wait.spins < 0 || c.Wait.spins > 1<<30:
 		return c, fmt.Errorf("%w: wait strategy spin count %d out of range [0, 2^30]", ErrInvalidConfig, c.Wait.spins)
 	}
 	if c.Backend > BackendGo {

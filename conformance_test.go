@@ -32,7 +32,7 @@ func eachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 	}
 }
 
-var waits = []WaitStrategy{Spin(), SpinYield(DefaultSpins), SpinYield(0), Park()}
+var waits = []WaitStrategy{Spin(), SpinYield(DefaultSpins), SpinYield(0), Park(), Adaptive(DefaultSpinTime), Adaptive(0)}
 
 func newChan[T any](t testing.TB, cfg Config) (*Producer[T], *Consumer[T]) {
 	t.Helper()
@@ -456,6 +456,8 @@ func TestInvalidConfig(t *testing.T) {
 		{"unknown backpressure", Config{Backpressure: 9}},
 		{"unknown backend", Config{Backend: 9}},
 		{"negative spins", Config{Wait: SpinYield(-1)}},
+		{"negative spin time", Config{Wait: Adaptive(-time.Nanosecond)}},
+		{"spin time too long", Config{Wait: Adaptive(MaxSpinTime + 1)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -578,7 +580,7 @@ func TestCrossGoroutineProperties(t *testing.T) {
 	}
 	eachBackend(t, func(t *testing.T, b Backend) {
 		for _, capacity := range []int{1, 4, 1024} {
-			for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park()} {
+			for _, w := range []WaitStrategy{SpinYield(DefaultSpins), Park(), Adaptive(DefaultSpinTime)} {
 				for _, mode := range []Backpressure{Block, Reject} {
 					t.Run(fmt.Sprintf("cap%d/%v/%v", capacity, w, mode), func(t *testing.T) {
 						p, c := newChan[uint64](t, Config{Capacity: capacity, Wait: w, Backpressure: mode, Backend: b})

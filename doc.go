@@ -31,6 +31,17 @@
 // consumer closes, pushes get ErrClosed instead of blocking for ever.
 // Closed (ErrClosed) and full (ErrFull) are never confused.
 //
+// # Waiting
+//
+// A Push on a full channel (under Block) and a Pop on an empty one wait as
+// Config.Wait says. The default, Adaptive(DefaultSpinTime), polls for up to
+// 20µs, letting other goroutines run as it does, then sleeps until the
+// other side publishes: an idle side uses no CPU, and a sleeping goroutine
+// holds no OS thread. Park sleeps after 100 polls, SpinYield after its
+// yields; Spin never sleeps. Once C code shares a ring (Producer.CRing), a
+// Go side sleeps on a futex in the ring instead, so that C threads can wake
+// it, and holds its OS thread while it sleeps.
+//
 // # Many producers
 //
 // Producer.Clone gives another goroutine its own handle and upgrades the

@@ -76,6 +76,27 @@ func ExampleProducer_PushBatch() {
 	// [1 2 3 4]
 }
 
+// A capacity-1 channel whose blocked side polls for up to 50µs before it
+// sleeps. The zero Config waits with Adaptive(DefaultSpinTime).
+func ExampleAdaptive() {
+	p, c, _ := spillring.New[int](spillring.Config{Capacity: 1, Wait: spillring.Adaptive(50 * time.Microsecond)})
+	go func() {
+		for i := range 3 {
+			_ = p.Push(i) // waits while the consumer has not taken the last one
+		}
+		p.Close()
+	}()
+	for v := range c.All() {
+		fmt.Println(v)
+	}
+	fmt.Println(spillring.Config{}.Wait)
+	// Output:
+	// 0
+	// 1
+	// 2
+	// Adaptive(20µs)
+}
+
 func ExampleConsumer_PopTimeout() {
 	p, c, _ := spillring.New[int](spillring.Config{Capacity: 4, Wait: spillring.Park()})
 	_, err := c.PopTimeout(10 * time.Millisecond)

@@ -19,6 +19,7 @@ const (
 // futexParker sleeps on the W1 wait word itself, so a C thread using
 // csrc/spillring.h can wake a Go waiter and the other way round. A blocked
 // waiter holds its OS thread (the syscall hands its P to another thread).
+// The C backend uses it once C code shares the ring (see chanParker).
 type futexParker struct {
 	shared bool // the ring is in memory shared across processes
 }
@@ -54,6 +55,9 @@ func (f futexParker) sleep(word *uint32, done <-chan struct{}, ctx context.Conte
 	// EAGAIN (word no longer 1), EINTR and ETIMEDOUT all mean: re-check.
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), f.op(futexWaitOp), 1, uintptr(unsafe.Pointer(ts)), 0, 0)
 }
+
+// share does nothing: the futex serves C and Go alike.
+func (futexParker) share() {}
 
 // yield gives the CPU to other threads: the other side of a C ring may be
 // a C thread on this CPU, which runtime.Gosched does not schedule.

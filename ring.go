@@ -86,7 +86,7 @@ type ring[T any] struct {
 	mode  Backpressure
 	wait  WaitStrategy
 	park  bool // W1 in force: publishers check the wait words
-	fast  bool // Push and Pop may take their inline path: SPSC mode, no W1
+	fast  bool // Push and Pop may take their inline path: Block or Reject
 	clear bool // zero popped slots so Go memory does not pin garbage
 	cmem  bool // words live in C memory (the C backend)
 
@@ -457,6 +457,7 @@ func (r *ring[T]) cRing() (unsafe.Pointer, error) {
 	if r.cptr == nil {
 		return nil, ErrNotC
 	}
+	r.parker.share() // C threads may sleep and wake from now on
 	return r.cptr, nil
 }
 

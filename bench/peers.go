@@ -11,6 +11,8 @@ import (
 var Impls = []Impl{
 	{"spillring-c", openSpillring(spillring.BackendC)},
 	{"spillring-go", openSpillring(spillring.BackendGo)},
+	{"spillring-c-spinyield", openSpillringWait(spillring.BackendC, spillring.SpinYield(spillring.DefaultSpins))},
+	{"spillring-go-spinyield", openSpillringWait(spillring.BackendGo, spillring.SpinYield(spillring.DefaultSpins))},
 	{"chan", openChan},
 	{"xsync", openXsync},
 	{"workiva", openWorkiva},
@@ -18,14 +20,34 @@ var Impls = []Impl{
 	{"go-slice", openGoSlice},
 }
 
-// openSpillring opens a channel with the default Block and SpinYield(100):
-// what a user gets without tuning.
+// openSpillring opens a channel with the default Config (Block,
+// Adaptive(DefaultSpinTime)): what a user gets without tuning.
 func openSpillring(backend spillring.Backend) func(Scenario) (ops, error) {
+	open := openChannel(backend, spillring.WaitStrategy{})
 	return func(sc Scenario) (ops, error) {
 		if sc.Spill {
 			return openSpillRing(sc, backend)
 		}
-		p, c, err := spillring.New[uint64](spillring.Config{Capacity: Capacity, Backend: backend})
+		return open(sc)
+	}
+}
+
+// openSpillringWait opens a channel with the wait strategy w, for the
+// cross-thread scenarios only, where the strategy matters: the *-spinyield
+// impls, SpinYield(100), the default before Adaptive, for comparison.
+func openSpillringWait(backend spillring.Backend, w spillring.WaitStrategy) func(Scenario) (ops, error) {
+	open := openChannel(backend, w)
+	return func(sc Scenario) (ops, error) {
+		if !sc.Cross {
+			return ops{}, ErrUnsupported
+		}
+		return open(sc)
+	}
+}
+
+func openChannel(backend spillring.Backend, w spillring.WaitStrategy) func(Scenario) (ops, error) {
+	return func(sc Scenario) (ops, error) {
+		p, c, err := spillring.New[uint64](spillring.Config{Capacity: Capacity, Backend: backend, Wait: w})
 		if err != nil {
 			return ops{}, err
 		}
@@ -145,8 +167,9 @@ func openChan(sc Scenario) (ops, error) {
 }
 
 // xsyncSpins is how often a failed xsync try is retried before a Gosched:
-// the same policy as spillring's default SpinYield(100), so the table
-// compares queues, not wait policies (xsync itself has only Try calls).
+// the spin of SpinYield(100), spillring's default until Adaptive (the
+// *-spinyield impls), so the table compares queues more than wait policies
+// (xsync itself has only Try calls).
 const xsyncSpins = 100
 
 // openXsync: no batches either, so spsc-batch256 moves items one by one.

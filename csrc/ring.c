@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -67,6 +68,12 @@ static inline uint64_t sr_stamps_offset(const struct sr_config *cfg)
 }
 
 /* --- W1 --- */
+
+/* W1 is in force: the strategy sleeps, so every publisher wakes. */
+static inline bool sr_sleeps(const struct sr_ring *r)
+{
+	return r->wait != SR_WAIT_SPIN;
+}
 
 static inline void sr_futex_wait(const struct sr_ring *r, _Atomic uint32_t *w)
 {
@@ -111,14 +118,14 @@ static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 static inline void sr_publish_tail(struct sr_ring *r, uint64_t t)
 {
 	(void)atomic_exchange(&r->tail, t);
-	if (r->wait == SR_WAIT_PARK)
+	if (sr_sleeps(r))
 		sr_wake(r, &r->cons_wait);
 }
 
 /* R2. Under Park it is seq_cst and followed by the W1 load of prod_wait. */
 static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
 {
-	if (r->wait != SR_WAIT_PARK) {
+	if (!sr_sleeps(r)) {
 		atomic_store_explicit(&r->head, h, memory_order_release);
 		return;
 	}
@@ -192,7 +199,7 @@ static inline void sr_publish_stamps(struct sr_ring *r, uint64_t t, uint64_t n, 
 {
 	if (!stamped && n > 0)
 		atomic_store_explicit(sr_ring_stamp(r, t), SR_STAMP_FULL(t + n - 1), sr_stamp_order(r));
-	if (r->wait == SR_WAIT_PARK)
+	if (sr_sleeps(r))
 		sr_wake(r, &r->cons_wait);
 }
 
@@ -256,15 +263,115 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 		atomic_store_explicit(w, 0, memory_order_relaxed);
 }
 
+/* SR_WAIT_ADAPTIVE spins for a time, not a count: what a poll costs varies
+ * (a PAUSE is ~5 cycles on some CPUs and ~140 on others, a poll that misses
+ * the cache costs more than one that hits), and a count calibrated once
+ * would drift with frequency scaling and with the machine's load. The clock
+ * (CLOCK_MONOTONIC, ~30 ns through the vDSO here) is read only every
+ * SR_ADAPT_CHECK steps, so it costs a poll about a nanosecond.
+ *
+ * Its state lives in the caller's 32-bit step word: 0 before the first
+ * step; SR_ADAPT_PARK once the spin time is used up (the wait then parks,
+ * as Park does past its spin count); otherwise the spin's start in 16 ns
+ * ticks (bits 4-30: a 2.1 s range, past SR_MAX_SPIN_NS), made odd so that
+ * the word is never 0 again, over the steps left until the next clock
+ * read (bits 0-3). */
+#define SR_ADAPT_PARK UINT32_C(0x80000000)
+#define SR_ADAPT_CHECK 16u /* steps per clock read, a power of two <= 16 */
+#define SR_ADAPT_TICK_SHIFT 4 /* 16 ns */
+#define SR_ADAPT_TICK_MASK (UINT32_C(0x7fffffff) >> SR_ADAPT_TICK_SHIFT)
+
+static inline uint64_t sr_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint32_t sr_adapt_ticks(void)
+{
+	return (uint32_t)(sr_now_ns() >> SR_ADAPT_TICK_SHIFT) & SR_ADAPT_TICK_MASK;
+}
+
+/* Whether an adaptive wait still spins at this step. */
+static inline bool sr_adapt_spins(const struct sr_ring *r, uint32_t *st)
+{
+	uint32_t s = *st, now;
+
+	if (s & SR_ADAPT_PARK)
+		return false;
+	if (s & (SR_ADAPT_CHECK - 1)) {
+		*st = s - 1;
+		return true;
+	}
+	if (s == 0 && r->spins == 0) {
+		*st = SR_ADAPT_PARK;
+		return false;
+	}
+	now = sr_adapt_ticks();
+	if (s == 0) {
+		*st = (now | 1) << SR_ADAPT_TICK_SHIFT | (SR_ADAPT_CHECK - 1);
+		return true;
+	}
+	/* Ticks since the start, modulo the 27-bit field. */
+	if (((now - (s >> SR_ADAPT_TICK_SHIFT)) & SR_ADAPT_TICK_MASK) < r->spins >> SR_ADAPT_TICK_SHIFT) {
+		*st = s | (SR_ADAPT_CHECK - 1);
+		return true;
+	}
+	*st = SR_ADAPT_PARK;
+	return false;
+}
+
+/* SR_WAIT_SPIN_YIELD spins `spins` times, then sched_yield()s, and
+ * repeats; after SR_YIELDS yields, or at once after a yield that took longer
+ * than SR_YIELD_BUSY_NS, it sleeps as Park does. A slow yield means another
+ * thread ran on this CPU: on a busy machine every further yield would hand
+ * a whole time slice away, while the other side, if it was descheduled,
+ * needs the CPU more than we do. Its state in the caller's step word: the
+ * yields so far in the top 5 bits (SR_YIELD_PARK once it sleeps), the spins
+ * since the last yield below (so spin counts above 2^27 - 1 act as that). */
+#define SR_YIELD_SHIFT 27
+#define SR_YIELD_SPINS ((UINT32_C(1) << SR_YIELD_SHIFT) - 1)
+#define SR_YIELD_PARK UINT32_C(31)
+#define SR_YIELDS 16u
+#define SR_YIELD_BUSY_NS 50000u
+
+/* Whether a SpinYield wait still spins or yields at this step. */
+static inline bool sr_yield_spins(const struct sr_ring *r, uint32_t *st)
+{
+	uint32_t s = *st, yields = s >> SR_YIELD_SHIFT;
+	uint64_t t0;
+
+	if (yields == SR_YIELD_PARK)
+		return false;
+	if ((s & SR_YIELD_SPINS) < (r->spins < SR_YIELD_SPINS ? r->spins : SR_YIELD_SPINS)) {
+		*st = s + 1;
+		sr_relax();
+		return true;
+	}
+	t0 = sr_now_ns();
+	sched_yield();
+	if (++yields >= SR_YIELDS || sr_now_ns() - t0 > SR_YIELD_BUSY_NS)
+		yields = SR_YIELD_PARK;
+	*st = yields << SR_YIELD_SHIFT;
+	return true;
+}
+
 /* One step of waiting for data (consumer) or room (producer). */
 static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun)
 {
-	if (r->wait == SR_WAIT_SPIN || *spun < r->spins) {
+	if (r->wait == SR_WAIT_ADAPTIVE) {
+		if (sr_adapt_spins(r, spun))
+			sr_relax();
+		else
+			sr_park(r, for_data); /* past the spin, as Park below */
+	} else if (r->wait == SR_WAIT_SPIN_YIELD) {
+		if (!sr_yield_spins(r, spun))
+			sr_park(r, for_data);
+	} else if (r->wait == SR_WAIT_SPIN || *spun < r->spins) {
 		++*spun;
 		sr_relax();
-	} else if (r->wait == SR_WAIT_SPIN_YIELD) {
-		*spun = 0;
-		sched_yield();
 	} else {
 		/* Stay past the spin phase: a wake-up that finds nothing was
 		 * spurious, so park again at once. */
@@ -1000,7 +1107,8 @@ SR_API size_t sr_ring_size(const struct sr_config *cfg)
 	if (!cfg || cfg->capacity == 0 || (cfg->capacity & (cfg->capacity - 1)) ||
 	    cfg->capacity > SR_MAX_CAPACITY || cfg->elem_size == 0 ||
 	    cfg->elem_size > SR_MAX_ELEM_SIZE || cfg->backpressure > SR_REJECT ||
-	    cfg->wait > SR_WAIT_PARK || (cfg->flags & ~SR_FLAG_SHARED))
+	    cfg->wait > SR_WAIT_ADAPTIVE || (cfg->wait == SR_WAIT_ADAPTIVE && cfg->spins > SR_MAX_SPIN_NS) ||
+	    (cfg->flags & ~SR_FLAG_SHARED))
 		return 0;
 	/* Both factors are bounded (2^30 * 2^20), so none of this overflows. */
 	total = sr_stamps_offset(cfg) + cfg->capacity * sizeof(uint64_t);

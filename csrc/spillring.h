@@ -32,9 +32,11 @@
  *      it to 0 and calls FUTEX_WAKE. Store->load on both sides in one total
  *      order means either the waiter sees the new index or the waker sees
  *      the flag: no lost wake-up, and no syscall when nobody sleeps.
- *      Under Spin and SpinYield nobody sleeps, and R2 stays release-only
- *      (R1 and M2 are seq_cst for F1 below). Go publishes with sequentially
- *      consistent stores: the two sides interoperate under any strategy.
+ *      Under Spin nobody sleeps, and R2 stays release-only (R1 and M2 are
+ *      seq_cst for F1 below). SpinYield sleeps after its yields, Adaptive
+ *      after a spin of `spins` nanoseconds, both as Park does. Go publishes
+ *      with sequentially consistent stores: the two sides interoperate
+ *      under any strategy.
  *      In MPSC mode the producer's published index is a stamp (M2) and the
  *      consumer re-checks the stamp of `head` after setting cons_wait.
  *      Several producers may sleep on prod_wait; the waker wakes them all.
@@ -158,12 +160,19 @@ enum sr_backpressure {
 	SR_REJECT = 2,      /* fail with -ENOBUFS */
 };
 
-/* Wait strategy: how a side waits for space or data. */
+/* Wait strategy: how a side waits for space or data. All but SPIN may
+ * sleep, so under them every publisher runs the waker's half of W1. */
 enum sr_wait {
 	SR_WAIT_SPIN = 0,       /* busy spin */
-	SR_WAIT_SPIN_YIELD = 1, /* spin `spins` times, then sched_yield */
+	SR_WAIT_SPIN_YIELD = 1, /* spin `spins` times, then sched_yield; after
+				 * 16 yields, or one that took over 50 us (the
+				 * CPU is busy), futex sleep (W1) */
 	SR_WAIT_PARK = 2,       /* spin `spins` times, then futex sleep (W1) */
+	SR_WAIT_ADAPTIVE = 3,   /* spin `spins` nanoseconds, then futex sleep (W1) */
 };
+
+/* The longest spin SR_WAIT_ADAPTIVE takes, in nanoseconds. */
+#define SR_MAX_SPIN_NS UINT32_C(1000000000)
 
 /* Bits of `closed`. */
 #define SR_CLOSED_PRODUCER 1u
@@ -186,7 +195,8 @@ struct sr_config {
 	uint64_t elem_size; /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
 	uint32_t backpressure;
 	uint32_t wait;
-	uint32_t spins; /* spin iterations before yield/park */
+	uint32_t spins; /* spin iterations before yield/park; SR_WAIT_ADAPTIVE:
+			 * nanoseconds, at most SR_MAX_SPIN_NS */
 	uint32_t flags;
 };
 

@@ -363,7 +363,7 @@ static void set_start(struct sr_ring *r, uint64_t start)
 }
 
 static const char *const bp_name[] = { "block", "drop", "reject" };
-static const char *const wait_name[] = { "spin", "yield", "park" };
+static const char *const wait_name[] = { "spin", "yield", "park", "adapt" };
 
 static void run(const struct scen *s)
 {
@@ -453,7 +453,7 @@ static void close_blocked(struct sr_ring *r, void *(*fn)(void *), _Atomic uint32
 
 	CHECK(pthread_create(&t, NULL, fn, &b) == 0, "pthread_create");
 	sleep_us(20000);
-	if (r->wait == SR_WAIT_PARK)
+	if (r->wait != SR_WAIT_SPIN) /* every other strategy ends up asleep */
 		for (int i = 0; !atomic_load(word); i++) {
 			CHECK(i < 5000, "waiter never parked");
 			sleep_us(1000);
@@ -490,7 +490,7 @@ static void test_close(void)
 	uint64_t v, out[8];
 
 	wd_arm("close");
-	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++) {
+	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_ADAPTIVE; wait++) {
 		for (uint32_t bp = SR_BLOCK; bp <= SR_REJECT; bp++) {
 			/* A consumer blocked on an empty ring; the producer closes. */
 			struct sr_ring *r = mk(8, bp, wait);
@@ -553,7 +553,7 @@ static void test_close(void)
 		close_blocked(r, blocked_pop, &r->cons_wait, SR_CLOSED_PRODUCER);
 		sr_ring_release(r);
 	}
-	printf("ok  close: blocked pop/push -> -EPIPE (spin, yield, park), drain, double close  %.2fs\n",
+	printf("ok  close: blocked pop/push -> -EPIPE (spin, yield, park, adaptive), drain, double close  %.2fs\n",
 	       now() - t0);
 }
 
@@ -572,7 +572,8 @@ static void test_config(void)
 		{ .capacity = 4, .elem_size = SR_MAX_ELEM_SIZE + 1 },
 		{ .capacity = 4, .elem_size = UINT64_MAX },
 		{ .capacity = 4, .elem_size = 8, .backpressure = 3 },
-		{ .capacity = 4, .elem_size = 8, .wait = 3 },
+		{ .capacity = 4, .elem_size = 8, .wait = 4 },
+		{ .capacity = 4, .elem_size = 8, .wait = SR_WAIT_ADAPTIVE, .spins = SR_MAX_SPIN_NS + 1 },
 		{ .capacity = 4, .elem_size = 8, .flags = 2 },
 		{ .capacity = SR_MAX_CAPACITY, .elem_size = SR_MAX_ELEM_SIZE },
 		{ .capacity = SR_MAX_CAPACITY, .elem_size = 1024 }, /* 2^40 + header */
@@ -623,7 +624,7 @@ static void test_config(void)
 	CORRUPT(magic, SR_MAGIC ^ 1);
 	CORRUPT(version, SR_VERSION + 1);
 	CORRUPT(backpressure, 3);
-	CORRUPT(wait, 3);
+	CORRUPT(wait, 4);
 	CORRUPT(capacity, 3);
 	CORRUPT(capacity, 8);
 	CORRUPT(mask, 7);
@@ -1081,7 +1082,7 @@ static void test_mpsc_close(void)
 	double t0 = now();
 
 	wd_arm("mpsc-close");
-	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++) {
+	for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_ADAPTIVE; wait++) {
 		struct sr_ring *r = mk(4, SR_BLOCK, wait);
 		struct blocked b[4] = { 0 };
 		pthread_t t[4];
@@ -1097,7 +1098,7 @@ static void test_mpsc_close(void)
 			CHECK(pthread_create(&t[i], NULL, blocked_push, &b[i]) == 0, "pthread_create");
 		}
 		sleep_us(20000);
-		if (wait == SR_WAIT_PARK)
+		if (wait != SR_WAIT_SPIN)
 			for (int i = 0; !atomic_load(&r->prod_wait); i++) {
 				CHECK(i < 5000, "producers never parked");
 				sleep_us(1000);
@@ -1388,6 +1389,19 @@ int main(void)
 		  .pop_ops = OP_POP, .maxk = 1 },
 		{ "d park/drop-slow-producer", CFG(2, 24, SR_DROP_OLDEST, SR_WAIT_PARK, 0), n / 50,
 		  .push_ops = OP_PUSH | OP_EVICT, .pop_ops = OP_POP, .maxk = 2, .prod_nap = 4, .expect_park = true },
+		/* Adaptive (spins in nanoseconds): spins, then parks as Park */
+		{ "d adapt/slow-consumer", CFG(16, 24, SR_BLOCK, SR_WAIT_ADAPTIVE, 2000), n / 50, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 8, .cons_nap = 8, .expect_park = true },
+		{ "d adapt/slow-producer", CFG(16, 24, SR_BLOCK, SR_WAIT_ADAPTIVE, 2000), n / 50,
+		  .push_ops = OP_PUSH | OP_BURST, .pop_ops = OP_POP, .maxk = 8, .prod_nap = 8, .expect_park = true },
+		{ "d adapt/ping-pong/1", CFG(1, 8, SR_BLOCK, SR_WAIT_ADAPTIVE, 0), n / 100, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP, .maxk = 1 },
+		{ "d adapt/block/4/u64", CFG(4, 8, SR_BLOCK, SR_WAIT_ADAPTIVE, 20000), n / 4, ALL, .maxk = 4 },
+		/* SpinYield sleeps after its yields */
+		{ "d yield/slow-consumer", CFG(16, 24, SR_BLOCK, SR_WAIT_SPIN_YIELD, 16), n / 50, .push_ops = OP_PUSH,
+		  .pop_ops = OP_POP | OP_POPBURST, .maxk = 8, .cons_nap = 8, .expect_park = true },
+		{ "d yield/slow-producer", CFG(16, 24, SR_BLOCK, SR_WAIT_SPIN_YIELD, 16), n / 50,
+		  .push_ops = OP_PUSH | OP_BURST, .pop_ops = OP_POP, .maxk = 8, .prod_nap = 8, .expect_park = true },
 		/* Across the 2^64 wrap */
 		{ "wrap block/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), n / 8, .wrap = true, ALL, .maxk = 4 },
 		{ "wrap block/1024/u64", CFG(1024, 8, SR_BLOCK, SR_WAIT_SPIN_YIELD, 64), n / 4, .wrap = true, ALL,
@@ -1430,6 +1444,11 @@ int main(void)
 		{ "mpsc park/slow-consumer/4", CFG(8, 24, SR_BLOCK, SR_WAIT_PARK, 16), .k = 4, .n = n / 400 + 16,
 		  .push_ops = OP_PUSH | OP_BULK, .pop_ops = OP_POP | OP_POPBURST, .maxk = 4, .cons_nap = 8,
 		  .expect_park = true },
+		{ "mpsc adapt/slow-consumer/4", CFG(8, 24, SR_BLOCK, SR_WAIT_ADAPTIVE, 2000), .k = 4,
+		  .n = n / 400 + 16, .push_ops = OP_PUSH | OP_BULK, .pop_ops = OP_POP | OP_POPBURST, .maxk = 4,
+		  .cons_nap = 8, .expect_park = true },
+		{ "mpsc adapt/4/16/s24", CFG(16, 24, SR_BLOCK, SR_WAIT_ADAPTIVE, 20000), MPS(4), .push_ops = PUSH_ALL,
+		  .pop_ops = POP_ALL, .maxk = 8 },
 		/* Across the 2^64 wrap, after the upgrade */
 		{ "mpsc wrap block/4/4/s24", CFG(4, 24, SR_BLOCK, SR_WAIT_PARK, 64), MPS(4), .wrap = true,
 		  .push_ops = PUSH_ALL, .pop_ops = POP_ALL, .maxk = 4 },

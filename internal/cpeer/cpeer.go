@@ -571,6 +571,7 @@ const (
 	Spin      Wait = C.SR_WAIT_SPIN
 	SpinYield Wait = C.SR_WAIT_SPIN_YIELD
 	Park      Wait = C.SR_WAIT_PARK
+	Adaptive  Wait = C.SR_WAIT_ADAPTIVE // spins 100 ns (the spins word), then parks
 )
 
 // Ring is a ring of 8-byte items made by this package's own copy of the C

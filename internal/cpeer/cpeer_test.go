@@ -142,7 +142,7 @@ func TestCProducersMPSC(t *testing.T) {
 		n, m = 2_000, 1_000
 	}
 	bps := map[cpeer.Backpressure]string{cpeer.Block: "block", cpeer.Reject: "reject", cpeer.DropOldest: "drop"}
-	waits := map[cpeer.Wait]string{cpeer.SpinYield: "yield", cpeer.Park: "park"}
+	waits := map[cpeer.Wait]string{cpeer.SpinYield: "yield", cpeer.Park: "park", cpeer.Adaptive: "adaptive"}
 	for bp, bpName := range bps {
 		for w, wName := range waits {
 			for _, k := range []int{2, 4} {

@@ -25,11 +25,17 @@ import (
 	"github.com/spillring/spillring/bench"
 )
 
+// result is one row of latest.json: a table pair (ns_per_item), an idle
+// CPU figure (scenario "idle-cpu") or a loaded pair (scenario "loaded-cap1",
+// "loaded-cap65536": items_per_sec and ns_per_item).
 type result struct {
-	Scenario  string  `json:"scenario"`
-	Impl      string  `json:"impl"`
-	NsPerItem float64 `json:"ns_per_item"`
-	Runs      int     `json:"runs"`
+	Scenario    string  `json:"scenario"`
+	Impl        string  `json:"impl"`
+	Wait        string  `json:"wait,omitempty"`
+	NsPerItem   float64 `json:"ns_per_item,omitempty"`
+	ItemsPerSec float64 `json:"items_per_sec,omitempty"`
+	IdleCPUPct  float64 `json:"idle_cpu_pct,omitempty"`
+	Runs        int     `json:"runs"`
 }
 
 func main() {
@@ -37,7 +43,15 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds; each runs every pair once")
 	benchtime := flag.String("benchtime", "300ms", "time per pair per round")
 	out := flag.String("out", "results", "directory for latest.json and latest.txt")
+	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
+	loadedRuns := flag.Int("loadedruns", 3, "loaded: rounds; each runs every pair once")
+	loadedTime := flag.Duration("loadedtime", 500*time.Millisecond, "loaded: time per pair per round")
+	sections := flag.String("sections", "table,idle,loaded", "which sections to run")
 	flag.Parse()
+	want := map[string]bool{}
+	for _, s := range strings.Split(*sections, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
 	if err := flag.Set("test.benchtime", *benchtime); err != nil {
 		fail(err)
 	}
@@ -46,6 +60,29 @@ func main() {
 	cpu := cpuModel()
 	fmt.Printf("machine: %s, nproc %d, %s, GOMAXPROCS %d\n", cpu, runtime.NumCPU(), runtime.Version(), procs)
 
+	var results []result
+	lines := []string{"goos: " + runtime.GOOS, "goarch: " + runtime.GOARCH, "pkg: github.com/spillring/spillring/bench", "cpu: " + cpu}
+	if want["table"] {
+		results, lines = table(*runs, *benchtime, procs, start, results, lines)
+	}
+	if want["idle"] {
+		results = idle(*idleTime, results)
+	}
+	if want["loaded"] {
+		results = loaded(*loadedRuns, *loadedTime, results)
+	}
+
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fail(err)
+	}
+	js, _ := json.MarshalIndent(results, "", "  ")
+	write(filepath.Join(*out, "latest.json"), append(js, '\n'))
+	write(filepath.Join(*out, "latest.txt"), []byte(strings.Join(lines, "\n")+"\n"))
+	fmt.Printf("\nwrote %s/latest.{json,txt}; wall time %.1fs\n", *out, time.Since(start).Seconds())
+}
+
+// table runs every (scenario, impl) pair and prints the main table.
+func table(runs int, benchtime string, procs int, start time.Time, results []result, lines []string) ([]result, []string) {
 	// Preflight: every pair moves and checks items before any timing, so a
 	// broken pair fails here with its reason (testing.Benchmark drops the
 	// b.Fatal message).
@@ -61,9 +98,8 @@ func main() {
 	}
 
 	ns := map[[2]string][]float64{}
-	lines := []string{"goos: " + runtime.GOOS, "goarch: " + runtime.GOARCH, "pkg: github.com/spillring/spillring/bench", "cpu: " + cpu}
 	n := len(bench.Impls)
-	for r := range *runs {
+	for r := range runs {
 		for _, sc := range bench.Scenarios {
 			for j := range n {
 				im := bench.Impls[(j+r)%n]
@@ -83,13 +119,12 @@ func main() {
 				lines = append(lines, fmt.Sprintf("%s\t%s\t%s", name, br.String(), br.MemString()))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "run %d/%d done (%.0fs)\n", r+1, *runs, time.Since(start).Seconds())
+		fmt.Fprintf(os.Stderr, "run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
 	}
 
-	fmt.Printf("\nns/item, median of %d interleaved runs of %s each; %s (SPSC scenarios; mpsc* run unpinned)\n", *runs, *benchtime, bench.PinNote())
+	fmt.Printf("\nns/item, median of %d interleaved runs of %s each; %s (SPSC scenarios; mpsc* run unpinned)\n", runs, benchtime, bench.PinNote())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\timpl\tmedian\tmin\tmax\tbase/impl\timpl/c11-loop\t")
-	var results []result
 	for _, sc := range bench.Scenarios {
 		med := func(im string) float64 { return median(ns[[2]string{sc.Name, im}]) }
 		base := "chan" // the SpillRing scenarios compare with a plain slice ring
@@ -108,31 +143,118 @@ func main() {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t%s\t\n", sc.Name, im.Name,
 				m, slices.Min(v), slices.Max(v), med(base)/m, base, c11)
-			results = append(results, result{sc.Name, im.Name, math.Round(m*1000) / 1000, len(v)})
+			results = append(results, result{Scenario: sc.Name, Impl: im.Name, NsPerItem: round3(m), Runs: len(v)})
 		}
 	}
 	tw.Flush()
-
-	fmt.Println("\nidle CPU of Park (consumer blocked in Pop on an empty channel for 1 s):")
-	for _, b := range []struct {
-		name    string
-		backend spillring.Backend
-	}{{"spillring-c", spillring.BackendC}, {"spillring-go", spillring.BackendGo}} {
-		pct, err := bench.ParkIdleCPU(b.backend, time.Second)
-		if err != nil {
-			fail(err)
+	if sp := ns[[2]string{"spsc-single", "spillring-c-spinyield"}]; len(sp) > 0 {
+		fmt.Println("\ndefault wait strategy vs SpinYield(100), spsc-single (median ns/item; goal: default within 1.10x):")
+		for _, b := range bench.Backends {
+			d, y := median(ns[[2]string{"spsc-single", b.Name}]), median(ns[[2]string{"spsc-single", b.Name + "-spinyield"}])
+			fmt.Printf("  %-12s default %.2f, spinyield %.2f: %.2fx\n", b.Name, d, y, d/y)
 		}
-		fmt.Printf("  %-12s %5.1f%% of one core\n", b.name, pct)
 	}
+	return results, lines
+}
 
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+// idle prints and records the idle CPU of every strategy on both backends.
+func idle(d time.Duration, results []result) []result {
+	fmt.Printf("\nidle CPU (consumer blocked in Pop on an empty channel for %v; goal for the default: ~0%%):\n", d)
+	for _, w := range bench.Waits {
+		for _, b := range bench.Backends {
+			pct, err := bench.IdleCPU(b.Backend, w.Wait, d)
+			if err != nil {
+				fail(err)
+			}
+			fmt.Printf("  %-12s %-22s %5.1f%% of one core\n", b.Name, w.Name, pct)
+			results = append(results, result{Scenario: "idle-cpu", Impl: b.Name, Wait: w.Name, IdleCPUPct: math.Round(pct*10) / 10, Runs: 1})
+		}
+	}
+	return results
+}
+
+// loaded runs spsc-single with burner processes on every CPU, for every
+// strategy on both backends and a Go channel, at capacity 1 and the default
+// capacity, interleaved like the table.
+func loaded(runs int, d time.Duration, results []result) []result {
+	pairs := bench.LoadedPairs()
+	fmt.Fprintf(os.Stderr, "loaded: starting %d burner processes\n", bench.LoadedBurners)
+	burners, err := bench.StartBurners(bench.LoadedBurners)
+	if err != nil {
 		fail(err)
 	}
-	js, _ := json.MarshalIndent(results, "", "  ")
-	write(filepath.Join(*out, "latest.json"), append(js, '\n'))
-	write(filepath.Join(*out, "latest.txt"), []byte(strings.Join(lines, "\n")+"\n"))
-	fmt.Printf("\nwrote %s/latest.{json,txt}; wall time %.1fs\n", *out, time.Since(start).Seconds())
+	rates := map[[2]int][]float64{} // (pair, capacity)
+	start := time.Now()
+	for r := range runs {
+		for j := range pairs {
+			k := (j + r) % len(pairs)
+			for _, capacity := range bench.LoadedCapacities {
+				rate, err := pairs[k].Run(capacity, d)
+				if err != nil {
+					_, _ = burners.Stop()
+					fail(err)
+				}
+				rates[[2]int{k, capacity}] = append(rates[[2]int{k, capacity}], rate)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "loaded run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+	}
+	share, err := burners.Stop()
+	if err != nil {
+		fail(err)
+	}
+
+	fmt.Printf("\nloaded: spsc-single with %d CPU-burning processes on the %d CPUs (each burner got %.0f%% of a core), unpinned;\n"+
+		"items/s, median of %d interleaved runs of %v (goals: every strategy >= 100k at capacity 1 and >= 1M at %d; the default within 2x of chan)\n",
+		bench.LoadedBurners, runtime.NumCPU(), 100*share, runs, d, spillring.DefaultCapacity)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "impl\twait\t")
+	for _, capacity := range bench.LoadedCapacities {
+		fmt.Fprintf(tw, "cap %d\tmin\tmax\t", capacity)
+	}
+	fmt.Fprintln(tw)
+	med := func(k, capacity int) float64 { return median(rates[[2]int{k, capacity}]) }
+	for k, p := range pairs {
+		w := p.Wait
+		if w == "" {
+			w = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", p.Impl, w)
+		for _, capacity := range bench.LoadedCapacities {
+			v := rates[[2]int{k, capacity}]
+			fmt.Fprintf(tw, "%s\t%s\t%s\t", si(med(k, capacity)), si(slices.Min(v)), si(slices.Max(v)))
+			results = append(results, result{Scenario: fmt.Sprintf("loaded-cap%d", capacity), Impl: p.Impl, Wait: p.Wait,
+				ItemsPerSec: math.Round(med(k, capacity)), NsPerItem: round3(1e9 / med(k, capacity)), Runs: len(v)})
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	ch := len(pairs) - 1 // chan is last
+	for k, p := range pairs {
+		if p.Wait != bench.Waits[0].Name {
+			continue
+		}
+		fmt.Printf("  %s default vs chan:", p.Impl)
+		for _, capacity := range bench.LoadedCapacities {
+			fmt.Printf("  cap %d: %.2fx chan's items/s", capacity, med(k, capacity)/med(ch, capacity))
+		}
+		fmt.Println()
+	}
+	return results
 }
+
+// si formats items per second.
+func si(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 func median(v []float64) float64 {
 	if len(v) == 0 {
