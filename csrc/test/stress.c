@@ -1290,7 +1290,7 @@ static void test_close_race(void)
 
 	wd_arm("close-race");
 	for (uint32_t bp = SR_BLOCK; bp <= SR_REJECT; bp++)
-		for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_PARK; wait++)
+		for (uint32_t wait = SR_WAIT_SPIN; wait <= SR_WAIT_ADAPTIVE; wait++)
 			for (int np = 1; np <= CR_MAXP; np += CR_MAXP - 1)
 				for (size_t ci = 0; ci < sizeof(caps) / sizeof(caps[0]); ci++)
 					for (int round = 0; round < 4; round++, rounds++) {
