@@ -21,23 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond))                                                      \
-			fail(__LINE__, #cond, __VA_ARGS__);                       \
-	} while (0)
-
-static _Noreturn void fail(int line, const char *cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL mem_test.c:%d: %s: ", line, cond);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
+#include "check.h"
 
 static size_t page;
 

@@ -17,23 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond))                                                      \
-			fail(__LINE__, #cond, __VA_ARGS__);                       \
-	} while (0)
-
-static _Noreturn void fail(int line, const char *cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL spill_test.c:%d: %s: ", line, cond);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
+#include "check.h"
 
 static struct sr_spill *new_u64(uint64_t capacity, uint64_t spill_capacity)
 {
