@@ -100,7 +100,7 @@ ckit-tools:
 # The kit as an integrator uses it: install into a temporary prefix, then
 # build against it through pkg-config only, and run:
 #   - c_pingpong: C11, two pthreads, the shared library (its NEEDED entry
-#     must be the soname);
+#     must be the soname); quickstart: the README's C example;
 #   - cpp_pingpong: C++11, 17 and 20, two std::threads, the static library,
 #     plus layout_c.c built as C to compare the C and C++ layouts field by
 #     field.
@@ -118,6 +118,9 @@ ckit: ckit-tools
 		$$($(CKIT_PC) --cflags --libs spillring) -pthread
 	readelf -d $(CKIT)/c_pingpong | grep -q 'NEEDED.*\[libspillring.so.$(LIB_SOMAJOR)\]'
 	LD_LIBRARY_PATH=$$($(CKIT_PC) --variable=libdir spillring) $(CKIT)/c_pingpong
+	$(CC) -std=c11 $(CKIT_WARN) -o $(CKIT)/quickstart csrc/example/quickstart.c \
+		$$($(CKIT_PC) --cflags --libs spillring) -pthread
+	test "$$(LD_LIBRARY_PATH=$$($(CKIT_PC) --variable=libdir spillring) $(CKIT)/quickstart)" = 499999500000
 	$(CC) -std=c11 $(CKIT_WARN) $$($(CKIT_PC) --cflags spillring) -c csrc/example/layout_c.c -o $(CKIT)/layout_c.o
 	for std in c++11 c++17 c++20; do \
 		$(CXX) -std=$$std $(CKIT_WARN) -pthread $$($(CKIT_PC) --cflags spillring) \
