@@ -53,11 +53,8 @@
 #ifndef SPILLRING_SPILL_H
 #define SPILLRING_SPILL_H
 
-#include "spillring.h" /* SR_API, SR_LINE, SR_MAX_* */
-
-#include <stdatomic.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "spillring.h" /* SR_API, SR_LINE, SR_MAX_*, SR_ATOMIC and the
+			  * includes for C or C++ */
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,7 +76,7 @@ struct sr_spill {
 	/* Line 0: immutable after init, except refs. */
 	uint64_t magic;
 	uint32_t version;
-	_Atomic uint32_t refs; /* owners of a heap spill ring; see sr_spill_release */
+	SR_ATOMIC(uint32_t) refs; /* owners of a heap spill ring; see sr_spill_release */
 	uint64_t capacity;
 	uint64_t mask;
 	uint64_t elem_size;
@@ -91,19 +88,19 @@ struct sr_spill {
 
 	/* Line 1: the owner's state. Plain words: only the owner touches
 	 * them, and a handover carries its own ordering (see above). */
-	_Alignas(SR_LINE) uint64_t head;
+	SR_ALIGNAS(SR_LINE) uint64_t head;
 	uint64_t tail;
 	uint64_t spilled;
 	uint64_t spill_head; /* index of the oldest pending item in the area */
 	uint64_t spill_len;  /* pending items */
 };
 
-_Static_assert(offsetof(struct sr_spill, refs) == 12, "refs after version");
-_Static_assert(offsetof(struct sr_spill, total_size) == 64, "total_size after the counts");
-_Static_assert(offsetof(struct sr_spill, flags) == 72, "immutable words fill 76 bytes");
-_Static_assert(offsetof(struct sr_spill, head) == 1 * SR_LINE, "state line");
-_Static_assert(offsetof(struct sr_spill, spill_len) == 1 * SR_LINE + 32, "state words are packed");
-_Static_assert(sizeof(struct sr_spill) == 2 * SR_LINE, "header is two lines");
+SR_STATIC_ASSERT(offsetof(struct sr_spill, refs) == 12, "refs after version");
+SR_STATIC_ASSERT(offsetof(struct sr_spill, total_size) == 64, "total_size after the counts");
+SR_STATIC_ASSERT(offsetof(struct sr_spill, flags) == 72, "immutable words fill 76 bytes");
+SR_STATIC_ASSERT(offsetof(struct sr_spill, head) == 1 * SR_LINE, "state line");
+SR_STATIC_ASSERT(offsetof(struct sr_spill, spill_len) == 1 * SR_LINE + 32, "state words are packed");
+SR_STATIC_ASSERT(sizeof(struct sr_spill) == 2 * SR_LINE, "header is two lines");
 
 /* Slot of sequence `seq`. */
 static inline void *sr_spill_slot(const struct sr_spill *s, uint64_t seq)

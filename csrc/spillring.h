@@ -2,6 +2,29 @@
  * spillring.h - the shared ring: its memory layout and its acquire/release
  * protocol, defined once for C threads, Go code and (later) other processes.
  *
+ * Usage (whole programs: csrc/example/c_pingpong.c, cpp_pingpong.cpp):
+ *	struct sr_config cfg = { .capacity = 1024, .elem_size = sizeof(uint64_t),
+ *	                         .backpressure = SR_BLOCK, .wait = SR_WAIT_ADAPTIVE,
+ *	                         .spins = 20000 };   // 20 us spin, then futex sleep
+ *	int err;
+ *	struct sr_ring *r = sr_ring_new(&cfg, &err); // NULL, err < 0 on failure
+ *	// producer thread:
+ *	sr_ring_push(r, &v);                 // 0, or -EPIPE once closed
+ *	sr_ring_close(r, SR_CLOSED_PRODUCER); // after its last push
+ *	// consumer thread:
+ *	while (sr_ring_pop(r, &v) == 0)      // -EPIPE: closed and drained
+ *		use(v);
+ *	sr_ring_close(r, SR_CLOSED_CONSUMER);
+ *	// once both threads are done:
+ *	sr_ring_release(r);                  // frees it with the last reference
+ * Build and link: `make lib` or `make install PREFIX=...`, then
+ *	cc app.c $(pkg-config --cflags --libs spillring)
+ * (that -I makes it <spillring.h>; without it, <spillring/spillring.h>).
+ * C++11 and later include the same header: the atomic fields are then
+ * std::atomic<T>, asserted to have the size of T and to be lock-free, so the
+ * layout is the C one. Rings are made by sr_ring_new or sr_ring_init, never
+ * constructed in C++. The core itself (ring.c, spill.c) is C11.
+ *
  * A ring is one contiguous block: a header of six 128-byte lines, then the
  * slot array, then one 64-bit stamp per slot. Sequences are
  * free-running uint64_t, masked on access, so all `capacity` slots are usable
@@ -128,11 +151,40 @@
 #ifndef SPILLRING_H
 #define SPILLRING_H
 
+/* One layout for C and C++: SR_ATOMIC(T) is `_Atomic T` in C and
+ * std::atomic<T> in C++, SR_ALIGNAS and SR_STATIC_ASSERT likewise. GCC and
+ * Clang give both the same representation for lock-free integers (and C++23
+ * defines _Atomic(T) as std::atomic<T>); the asserts below check what the
+ * layout relies on, and the offsets after struct sr_ring hold in both. */
+#ifdef __cplusplus
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#define SR_ATOMIC(T) std::atomic<T>
+#define SR_ALIGNAS(n) alignas(n)
+#define SR_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#define SR_ATOMIC(T) _Atomic T
+#define SR_ALIGNAS(n) _Alignas(n)
+#define SR_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
 
 #ifdef __cplusplus
+/* The atomic words must be the plain integers C sees, and never a lock. */
+static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t), "std::atomic<uint64_t> is a uint64_t");
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "std::atomic<uint32_t> is a uint32_t");
+static_assert(alignof(std::atomic<uint64_t>) == 8, "std::atomic<uint64_t> is 8-aligned, as C's _Atomic uint64_t");
+static_assert(alignof(std::atomic<uint32_t>) == 4, "std::atomic<uint32_t> is 4-aligned");
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics are always lock-free");
+static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics are always lock-free");
+#if __cplusplus >= 201703L
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "std::atomic<uint64_t> is always lock-free");
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "std::atomic<uint32_t> is always lock-free");
+#endif
+
 extern "C" {
 #endif
 
@@ -215,27 +267,27 @@ struct sr_ring {
 	uint64_t stamps_offset; /* from the start of the ring, multiple of 8 */
 	uint64_t total_size;    /* bytes, header + slots + stamps */
 	uint32_t flags;
-	_Atomic uint32_t refs; /* owners of a heap ring; see sr_ring_release */
-	_Atomic uint32_t reclaimed; /* 1 once sr_ring_reclaim ran; see there */
+	SR_ATOMIC(uint32_t) refs; /* owners of a heap ring; see sr_ring_release */
+	SR_ATOMIC(uint32_t) reclaimed; /* 1 once sr_ring_reclaim ran; see there */
 
 	/* Line 1: next sequence to publish, written by the producer only (R1);
 	 * in MPSC mode the next sequence to claim (M1). */
-	_Alignas(SR_LINE) _Atomic uint64_t tail;
+	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint64_t) tail;
 
 	/* Line 2: producer-private. head_cache is the last `head` the producer
 	 * saw (refreshed only when the ring looks full); evicted counts items
 	 * DropOldest threw away (written by the producer, read by anyone). */
-	_Alignas(SR_LINE) uint64_t head_cache;
-	_Atomic uint64_t evicted;
+	SR_ALIGNAS(SR_LINE) uint64_t head_cache;
+	SR_ATOMIC(uint64_t) evicted;
 
 	/* Line 3: next sequence to consume. Written by the consumer (R2); in
 	 * DropOldest also CAS-claimed by the producer (C1). */
-	_Alignas(SR_LINE) _Atomic uint64_t head;
+	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint64_t) head;
 
 	/* Line 4: consumer-private. tail_cache is the last `tail` the consumer
 	 * saw (refreshed only when the ring looks empty); in MPSC mode the end
 	 * of the runs it knows are published (M3). */
-	_Alignas(SR_LINE) uint64_t tail_cache;
+	SR_ALIGNAS(SR_LINE) uint64_t tail_cache;
 
 	/* Line 5: rarely written control words. closed holds SR_CLOSED_* and
 	 * SR_MULTI; prod_wait / cons_wait are the futex words of W1 (producers
@@ -243,21 +295,21 @@ struct sr_ring {
 	 * open producer handles; mp_start is the first sequence published by
 	 * stamps (valid once SR_MULTI is set, U1); drain settles a close with
 	 * the pushes in flight (F2). */
-	_Alignas(SR_LINE) _Atomic uint32_t closed;
-	_Atomic uint32_t prod_wait;
-	_Atomic uint32_t cons_wait;
-	_Atomic uint32_t producers;
-	_Atomic uint64_t mp_start;
-	_Atomic uint64_t drain;
+	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint32_t) closed;
+	SR_ATOMIC(uint32_t) prod_wait;
+	SR_ATOMIC(uint32_t) cons_wait;
+	SR_ATOMIC(uint32_t) producers;
+	SR_ATOMIC(uint64_t) mp_start;
+	SR_ATOMIC(uint64_t) drain;
 };
 
-_Static_assert(offsetof(struct sr_ring, reclaimed) == 80, "reclaimed after refs, in line 0's padding");
-_Static_assert(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
-_Static_assert(offsetof(struct sr_ring, head_cache) == 2 * SR_LINE, "producer line");
-_Static_assert(offsetof(struct sr_ring, head) == 3 * SR_LINE, "head line");
-_Static_assert(offsetof(struct sr_ring, tail_cache) == 4 * SR_LINE, "consumer line");
-_Static_assert(offsetof(struct sr_ring, closed) == 5 * SR_LINE, "control line");
-_Static_assert(sizeof(struct sr_ring) == 6 * SR_LINE, "header is six lines");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, reclaimed) == 80, "reclaimed after refs, in line 0's padding");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, head_cache) == 2 * SR_LINE, "producer line");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, head) == 3 * SR_LINE, "head line");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, tail_cache) == 4 * SR_LINE, "consumer line");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, closed) == 5 * SR_LINE, "control line");
+SR_STATIC_ASSERT(sizeof(struct sr_ring) == 6 * SR_LINE, "header is six lines");
 
 /* Slot of sequence `seq`. */
 static inline void *sr_ring_slot(const struct sr_ring *r, uint64_t seq)
@@ -275,9 +327,9 @@ static inline void *sr_ring_slot(const struct sr_ring *r, uint64_t seq)
 #define SR_STAMP_FREE(seq) ((uint64_t)(seq) << 1)
 #define SR_STAMP_FULL(seq) (((uint64_t)(seq) << 1) | 1u)
 
-static inline _Atomic uint64_t *sr_ring_stamp(const struct sr_ring *r, uint64_t seq)
+static inline SR_ATOMIC(uint64_t) *sr_ring_stamp(const struct sr_ring *r, uint64_t seq)
 {
-	return (_Atomic uint64_t *)((char *)r + r->stamps_offset) + (seq & r->mask);
+	return (SR_ATOMIC(uint64_t) *)((char *)r + r->stamps_offset) + (seq & r->mask);
 }
 
 /* Lifecycle. sr_ring_size returns the bytes a ring with this configuration
