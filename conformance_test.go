@@ -445,13 +445,14 @@ func TestConsumerIterator(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
+	tooLarge := uint64(MaxCapacity) * 2 // a power of two; math.MaxInt on 32-bit
 	cases := []struct {
 		name string
 		cfg  Config
 	}{
 		{"negative capacity", Config{Capacity: -4}},
 		{"capacity not a power of two", Config{Capacity: 1000}},
-		{"capacity too large", Config{Capacity: MaxCapacity * 2}},
+		{"capacity too large", Config{Capacity: int(min(tooLarge, math.MaxInt))}},
 		{"absurd capacity", Config{Capacity: math.MaxInt}},
 		{"unknown backpressure", Config{Backpressure: 9}},
 		{"unknown backend", Config{Backend: 9}},
