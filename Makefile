@@ -25,8 +25,12 @@ CWARN    := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror
 CSRC_HASH := $(shell cat csrc/*.c csrc/*.h | cksum | cut -d' ' -f1)
 export CGO_CFLAGS ?= -g -O2
 export CGO_CFLAGS += -DSR_CSRC_HASH=$(CSRC_HASH)
+# Pinned: the newest release that works with Go 1.26. `go run pkg@version`
+# keeps it out of both go.mod files.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-.PHONY: test bench fuzz csan check cwarn ckit ckit-tools lib install gotest gotest-purego gotest-race gotest-cgocheck benchtest
+.PHONY: test bench fuzz csan check tidy staticcheck vet386 cwarn ckit ckit-tools lib install gotest gotest-purego gotest-race gotest-cgocheck benchtest
 
 # Everything: static checks, the C library and its C and C++ users (ckit),
 # the C core under sanitizers, the Go suite on
@@ -41,6 +45,35 @@ check:
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./...
+	$(MAKE) --no-print-directory tidy staticcheck vet386
+
+# go mod tidy must leave go.mod and go.sum as they are, in this module and in
+# bench/ (its own module). A difference fails, and the files are restored.
+tidy:
+	@set -e; for d in . bench; do \
+		tmp=$$(mktemp -d); cp $$d/go.mod $$d/go.sum $$tmp/; \
+		(cd $$d && $(GO) mod tidy); \
+		if ! diff -u $$tmp/go.mod $$d/go.mod || ! diff -u $$tmp/go.sum $$d/go.sum; then \
+			cp $$tmp/go.mod $$tmp/go.sum $$d/; rm -r $$tmp; \
+			echo "go mod tidy changes $$d/go.mod or $$d/go.sum (restored): run it and commit"; exit 1; \
+		fi; \
+		rm -r $$tmp; \
+	done
+
+# staticcheck (config: staticcheck.conf). U1000 (unused code) is judged per
+# build, and the C backend's helpers are unused without cgo: the -matrix run
+# checks the cgo build and the purego build (the CGO_ENABLED=0 file set) and
+# reports only what neither uses. The CGO_ENABLED=0 run checks the rest.
+staticcheck:
+	printf 'cgo:\npurego: -tags=purego\n' | $(STATICCHECK) -matrix ./...
+	CGO_ENABLED=0 $(STATICCHECK) -checks inherit,-U1000 ./...
+	cd bench && $(STATICCHECK) ./...
+
+# The package and its tests build on 32-bit (64-bit atomics need 8-byte
+# alignment there). No 386 C toolchain: the Go backend only. (bench/ needs
+# cgo for its C11 peer, so it is not part of this.)
+vet386:
+	GOARCH=386 CGO_ENABLED=0 $(GO) vet ./...
 
 # The C core on its own, as a C program would build it, and the README's C
 # snippet against the public header.

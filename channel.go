@@ -2,6 +2,7 @@ package spillring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -279,6 +280,51 @@ func (p *Producer[T]) pushWait(ctx context.Context, v T) error {
 	return err
 }
 
+// PushTimeout is Push that gives up after d, returning ErrTimeout without
+// taking v. Under Reject and DropOldest it never waits, so d does not
+// matter; under Block with d <= 0 it does not wait either (TryPush, but with
+// ErrTimeout for a full channel). Like Push it returns ErrClosed if either
+// side has closed, including while it waits.
+func (p *Producer[T]) PushTimeout(v T, d time.Duration) error {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
+	return p.pushUntil(nil, v, time.Now().Add(max(d, 0)))
+}
+
+// pushUntil is PushContext and PushTimeout without the owner check: a push
+// that waits under Block until ctx is done (ctx.Err()) or deadline
+// (ErrTimeout); a zero deadline and a nil ctx mean no bound.
+func (p *Producer[T]) pushUntil(ctx context.Context, v T, deadline time.Time) error {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if p.closed() {
+		return ErrClosed
+	}
+	if p.r.mode != Block {
+		return p.pushSlow(v)
+	}
+	if ok, err := p.tryPush(v); ok || err != nil {
+		return err
+	}
+	r := p.r
+	var err error
+	werr := r.await(p.h, func() bool {
+		var ok bool
+		ok, err = p.tryPush(v)
+		return ok || err != nil
+	}, ctx, deadline)
+	runtime.KeepAlive(r)
+	if werr != nil {
+		return werr
+	}
+	return err
+}
+
 // TryPush appends v if it can without waiting. It returns ErrFull if the
 // channel is full (under DropOldest it evicts instead, as Push does) and
 // ErrClosed if either side has closed.
@@ -352,6 +398,57 @@ func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 	return n, err
 }
 
+// PushBatchContext is PushBatch that gives up when ctx is done: under Block
+// it returns how many it took and ctx.Err(), and vs[n:] are not in the
+// channel. A ctx that is already done pushes nothing (0, ctx.Err()). Under
+// Reject and DropOldest it never waits and behaves as PushBatch. A nil ctx
+// returns 0, ErrNilContext.
+func (p *Producer[T]) PushBatchContext(ctx context.Context, vs []T) (int, error) {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
+	if ctx == nil {
+		return 0, ErrNilContext
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	r := p.r
+	if p.closed() {
+		return 0, ErrClosed
+	}
+	if len(vs) == 0 {
+		return 0, nil
+	}
+	switch r.mode {
+	case DropOldest:
+		return p.pushEvict(vs)
+	case Reject:
+		n, err := p.pushBurst(vs)
+		if err == nil && n < len(vs) {
+			p.h.rejected.Add(uint64(len(vs) - n))
+			err = ErrFull
+		}
+		return n, err
+	}
+	n, err := p.pushBurst(vs)
+	if n == len(vs) || err != nil {
+		return n, err
+	}
+	werr := r.await(p.h, func() bool {
+		var k int
+		k, err = p.pushBurst(vs[n:])
+		n += k
+		return n == len(vs) || err != nil
+	}, ctx, time.Time{})
+	runtime.KeepAlive(r)
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
+}
+
 // HasCapacity reports whether a Push would take an item now without waiting
 // or evicting. It is a snapshot; only the producer's own pushes shrink it.
 func (p *Producer[T]) HasCapacity() bool {
@@ -402,6 +499,10 @@ func (p *Producer[T]) Clone() (*Producer[T], error) {
 	runtime.KeepAlive(r)
 	return q, nil
 }
+
+// Backend returns the backend that holds the channel's ring: BackendC or
+// BackendGo, never Auto (New resolves Auto when it creates the channel).
+func (p *Producer[T]) Backend() Backend { return p.r.backendOf() }
 
 // IsUpgraded reports whether the channel is in multi-producer mode: a
 // Producer was cloned, or a C producer was added with sr_ring_add_producer.
@@ -694,6 +795,42 @@ func (c *Consumer[T]) PopBatch(dst []T) (int, error) {
 	return n, nil
 }
 
+// PopBatchContext is PopBatch that gives up when ctx is done, returning 0,
+// ctx.Err(). Like PopContext it hands out items that are ready even if ctx
+// is done already; it gives up only where it would wait. A nil ctx returns
+// 0, ErrNilContext.
+func (c *Consumer[T]) PopBatchContext(ctx context.Context, dst []T) (int, error) {
+	if raceEnabled {
+		c.own.enter("Consumer")
+		defer c.own.leave()
+	}
+	if ctx == nil {
+		return 0, ErrNilContext
+	}
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	r := c.r
+	n, done := r.popBatchStep(dst)
+	if n > 0 {
+		return n, nil
+	}
+	if !done {
+		err := r.await(nil, func() bool {
+			n, done = r.popBatchStep(dst)
+			return n > 0 || done
+		}, ctx, time.Time{})
+		runtime.KeepAlive(r)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if done {
+		return 0, ErrClosed
+	}
+	return n, nil
+}
+
 // TryPopBatch moves up to len(dst) ready items into dst without waiting and
 // returns how many (0 if none are ready or the channel is over).
 func (c *Consumer[T]) TryPopBatch(dst []T) int {
@@ -717,6 +854,54 @@ func (c *Consumer[T]) All() iter.Seq[T] {
 		for {
 			v, err := c.Pop()
 			if err != nil || !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// AllContext returns an iterator over the items, in order, that stops when
+// ctx is done. Each step yields an item and a nil error. It ends without an
+// error, as All does, once the producer closed and the channel is drained
+// (or the consumer closed). If ctx is done first, or a pop fails otherwise,
+// it yields the zero T and that error (ctx.Err(): context.Canceled or
+// context.DeadlineExceeded) once, as its last step; a nil ctx yields
+// ErrNilContext. So a loop body checks err first:
+//
+//	for v, err := range c.AllContext(ctx) {
+//		if err != nil {
+//			return err // ctx done; the items not popped stay in the channel
+//		}
+//		use(v)
+//	}
+//
+// ctx is checked before every pop, so a cancelled ctx stops the loop even
+// while items keep arriving. Breaking out of the loop leaves the remaining
+// items in the channel. Each pop is an owner-only call, as with All.
+func (c *Consumer[T]) AllContext(ctx context.Context) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if ctx == nil {
+			yield(zero, ErrNilContext)
+			return
+		}
+		done := ctx.Done()
+		for {
+			select {
+			case <-done:
+				yield(zero, ctx.Err())
+				return
+			default:
+			}
+			v, err := c.PopContext(ctx)
+			if errors.Is(err, ErrClosed) {
+				return // closed and drained, or the consumer closed
+			}
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(v, nil) {
 				return
 			}
 		}
@@ -755,6 +940,18 @@ func (c *Consumer[T]) IsUpgraded() bool { return c.r.multi() }
 
 // Stats returns a snapshot of the channel's counters; see Stats.
 func (c *Consumer[T]) Stats() Stats { return c.r.snapshot() }
+
+// Backend returns the backend that holds the channel's ring; see
+// Producer.Backend.
+func (c *Consumer[T]) Backend() Backend { return c.r.backendOf() }
+
+// backendOf reports which backend holds the ring.
+func (r *ring[T]) backendOf() Backend {
+	if r.cmem {
+		return BackendC
+	}
+	return BackendGo
+}
 
 // noCopy makes go vet's copylocks check flag copies of a handle.
 type noCopy struct{}

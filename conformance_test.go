@@ -445,13 +445,14 @@ func TestConsumerIterator(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
+	tooLarge := uint64(MaxCapacity) * 2 // a power of two; math.MaxInt on 32-bit
 	cases := []struct {
 		name string
 		cfg  Config
 	}{
 		{"negative capacity", Config{Capacity: -4}},
 		{"capacity not a power of two", Config{Capacity: 1000}},
-		{"capacity too large", Config{Capacity: MaxCapacity * 2}},
+		{"capacity too large", Config{Capacity: int(min(tooLarge, math.MaxInt))}},
 		{"absurd capacity", Config{Capacity: math.MaxInt}},
 		{"unknown backpressure", Config{Backpressure: 9}},
 		{"unknown backend", Config{Backend: 9}},
@@ -475,9 +476,9 @@ func TestInvalidConfig(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "size 0")
 
-	type withPtr struct {
-		n    int
-		name string
+	type withPtr struct { // blank fields: only their types matter
+		_ int
+		_ string
 	}
 	_, _, err = New[withPtr](Config{Backend: BackendC})
 	assert.ErrorIs(t, err, ErrInvalidConfig)
@@ -492,13 +493,13 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestHasPointers(t *testing.T) {
-	type flat struct {
-		a int32
-		b [3]float64
-		c struct{ d uint8 }
+	type flat struct { // blank fields: only their types matter
+		_ int32
+		_ [3]float64
+		_ struct{ d uint8 }
 	}
 	type nested struct {
-		a [2]struct{ s []int }
+		_ [2]struct{ s []int }
 	}
 	assert.False(t, hasPointers(reflectType[flat]()))
 	assert.False(t, hasPointers(reflectType[[0]*int]()))

@@ -14,7 +14,7 @@ var (
 	// consumer closed), and by a second Close. A spout returns it when what
 	// it sends into is closed (a Go channel, a Producer). errors.Is(ErrClosed,
 	// os.ErrClosed) is true.
-	ErrClosed = fmt.Errorf("spillring: channel closed: %w", os.ErrClosed)
+	ErrClosed error = &osError{"spillring: channel closed", os.ErrClosed}
 
 	// ErrFull is returned when an item cannot be taken without waiting:
 	// by TryPush on a full channel, by Push and PushBatch under Reject, and
@@ -32,9 +32,10 @@ var (
 	// is still open.
 	ErrEmpty = errors.New("spillring: channel empty")
 
-	// ErrTimeout is returned by PopTimeout when the time ran out.
+	// ErrTimeout is returned by PopTimeout and PushTimeout when the time
+	// ran out.
 	// errors.Is(ErrTimeout, os.ErrDeadlineExceeded) is true.
-	ErrTimeout = fmt.Errorf("spillring: timeout: %w", os.ErrDeadlineExceeded)
+	ErrTimeout error = &osError{"spillring: timeout", os.ErrDeadlineExceeded}
 
 	// ErrInvalidConfig is wrapped by every error New returns for a bad
 	// Config or element type, and by every error a spout or codec
@@ -88,3 +89,16 @@ var (
 	// reported here rather than lost in silence.
 	ErrEvictedLost = errors.New("spillring: evict spout refused an evicted item")
 )
+
+// osError is a sentinel with its own message that also matches an os
+// sentinel under errors.Is: ErrClosed reads "spillring: channel closed", not
+// "...: file already closed" as wrapping os.ErrClosed with %w would print.
+type osError struct {
+	msg string
+	os  error
+}
+
+func (e *osError) Error() string { return e.msg }
+
+// Unwrap makes errors.Is(e, e.os) true.
+func (e *osError) Unwrap() error { return e.os }

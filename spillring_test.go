@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -120,6 +121,7 @@ func srCheckCounts[T any](t testing.TB, r *SpillRing[T]) {
 }
 
 func TestSpillRingConfig(t *testing.T) {
+	absurd := uint64(1) << 40 // math.MaxInt on 32-bit
 	bad := []struct {
 		name string
 		cfg  SpillConfig[uint64]
@@ -127,7 +129,7 @@ func TestSpillRingConfig(t *testing.T) {
 		{"zero capacity", SpillConfig[uint64]{}},
 		{"negative capacity", SpillConfig[uint64]{Capacity: -4}},
 		{"not a power of two", SpillConfig[uint64]{Capacity: 12}},
-		{"absurd capacity", SpillConfig[uint64]{Capacity: 1 << 40}},
+		{"absurd capacity", SpillConfig[uint64]{Capacity: int(min(absurd, math.MaxInt))}},
 		{"unknown backend", SpillConfig[uint64]{Capacity: 8, Backend: Backend(9)}},
 		{"negative spill buffer", SpillConfig[uint64]{Capacity: 8, SpillBuffer: -1}},
 		{"absurd spill buffer", SpillConfig[uint64]{Capacity: 8, SpillBuffer: MaxCapacity + 1}},

@@ -1,6 +1,7 @@
 package spillring
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -15,19 +16,32 @@ import (
 // keeping them costs the item path nothing: Pushed == Popped + Evicted +
 // Len once quiet. Rejected and the wait counts are kept per handle, on the
 // paths that reject or wait, never on the path that moves an item.
+//
+// Stats prints as one line (String) and marshals to JSON with snake_case
+// keys, the names String prints: "pushed", "push_waits", and so on.
+// snake_case because counters mostly end up beside other metrics (expvar,
+// Prometheus, logs), whose names are snake_case by convention.
 type Stats struct {
-	Pushed   uint64 // items taken by pushes, from every producer
-	Popped   uint64 // items handed to the consumer
-	Evicted  uint64 // items DropOldest evicted
-	Rejected uint64 // items Reject refused because the channel was full (Go producers)
+	Pushed   uint64 `json:"pushed"`   // items taken by pushes, from every producer
+	Popped   uint64 `json:"popped"`   // items handed to the consumer
+	Evicted  uint64 `json:"evicted"`  // items DropOldest evicted
+	Rejected uint64 `json:"rejected"` // items Reject refused because the channel was full (Go producers)
 
-	PushWaits uint64 // pushes that found the channel full and waited (Go producers)
-	PopWaits  uint64 // pops that found the channel empty and waited
+	PushWaits uint64 `json:"push_waits"` // pushes that found the channel full and waited (Go producers)
+	PopWaits  uint64 `json:"pop_waits"`  // pops that found the channel empty and waited
 
-	Len       int  // items in the channel
-	Cap       int  // capacity
-	Producers int  // open producer handles, Go and C
-	Upgraded  bool // MPSC mode: the Producer was cloned (or a C producer added)
+	Len       int  `json:"len"`       // items in the channel
+	Cap       int  `json:"cap"`       // capacity
+	Producers int  `json:"producers"` // open producer handles, Go and C
+	Upgraded  bool `json:"upgraded"`  // MPSC mode: the Producer was cloned (or a C producer added)
+}
+
+// String formats s on one line, as key=value pairs with the JSON names:
+//
+//	pushed=10 popped=8 evicted=0 rejected=0 push_waits=1 pop_waits=3 len=2 cap=1024 producers=1 upgraded=false
+func (s Stats) String() string {
+	return fmt.Sprintf("pushed=%d popped=%d evicted=%d rejected=%d push_waits=%d pop_waits=%d len=%d cap=%d producers=%d upgraded=%t",
+		s.Pushed, s.Popped, s.Evicted, s.Rejected, s.PushWaits, s.PopWaits, s.Len, s.Cap, s.Producers, s.Upgraded)
 }
 
 // chanStats is the part of Stats that is not in the ring's words: the

@@ -67,6 +67,7 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 			waits = nil
 		}
 		if r.wait.kind == waitSpin && i&255 != 0 {
+			//lint:ignore SA4017 the call is the delay; its result exists only so the compiler keeps the loop
 			spinDelay()
 			continue // check the clock and ctx only now and then
 		}
@@ -74,6 +75,7 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 			if r.wait.kind == waitPark && i%goschedSpins == 0 {
 				runtime.Gosched() // as Adaptive below
 			}
+			//lint:ignore SA4017 as above
 			spinDelay()
 			continue
 		}

@@ -49,7 +49,7 @@ func IdleCPU(backend spillring.Backend, w spillring.WaitStrategy, d time.Duratio
 	used, elapsed := cpuTime()-cpu0, time.Since(t0)
 	p.Close() // releases the Pop
 	if err := <-popped; !errors.Is(err, spillring.ErrClosed) {
-		return 0, fmt.Errorf("Pop after Close: %v, want ErrClosed", err)
+		return 0, fmt.Errorf("c.Pop after Close: %v, want ErrClosed", err)
 	}
 	return 100 * float64(used) / float64(elapsed), nil
 }
