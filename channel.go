@@ -132,9 +132,8 @@ func (p *Producer[T]) Push(v T) error {
 		defer p.own.leave()
 	}
 	// The fast path (room, Block or Reject) is written out here
-	// rather than calling tryPush: one call and one mode switch fewer. It
-	// measured 11.8 vs 16 ns per single-thread push+pop (bench/, median of
-	// 6 interleaved runs each); Pop does the same with tryPop.
+	// rather than calling tryPush: one call and one mode switch fewer,
+	// measurably faster (bench/README.md); Pop does the same with tryPop.
 	r := p.r
 	l := r.l
 	closed := atomic.LoadUint32(&l.closed)
@@ -156,11 +155,8 @@ func (p *Producer[T]) Push(v T) error {
 		}
 	} else if closed == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
 		// MPSC mode, open: a run of one when this handle's view of head
-		// shows room, written out as above; mpTryPush, which refreshes
-		// that view, is two calls deeper. With Pop's written-out MPSC
-		// path this took BenchmarkMPSCSingleThread (a push plus a pop)
-		// from 29.0 to 17.0 ns and bench's SideBySide/mpsc2 from 46 to
-		// 23 ns (medians of 8 interleaved runs).
+		// shows room, written out as above (bench/README.md); mpTryPush,
+		// which refreshes that view, is two calls deeper.
 		if t := atomic.LoadUint64(&l.tail); t-p.h.headCache < r.cap && atomic.CompareAndSwapUint64(&l.tail, t, t+1) { // M1
 			r.mpPutOne(t, v)
 			if r.park {

@@ -123,11 +123,8 @@ func (r *ring[T]) buf() []T { return unsafe.Slice((*T)(r.slots), r.cap) }
 // publish stores an index or stamp the other side reads (R1, R2, R3).
 //
 // It is a sequentially consistent store (XCHG on amd64, STLR on arm64),
-// which W1 needs anyway under Park. A release-only store (a one-instruction
-// MOV in assembly) was measured against it: on our Zen 3 machines, pinned
-// cross-thread single items took a median 20 ns with it and 15 ns with XCHG,
-// which makes the item visible at once and leaves the consumer fewer empty
-// polls; single-threaded, the assembly call cost 2 ns more.
+// which W1 and F1 need. A release-only store was measured against it, and
+// lost (bench/README.md).
 func publish(addr *uint64, v uint64) { atomic.StoreUint64(addr, v) }
 
 // closedBits is the close bits of the `closed` word; an L1 hit in the

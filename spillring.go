@@ -224,14 +224,10 @@ func (r *SpillRing[T]) bounds() (h, t uint64) {
 // nothing, if that fails.
 func (r *SpillRing[T]) Push(v T) error {
 	// One branch, no call on the paths that matter: room, or, with the
-	// default spout, any push (see settle). Push itself does not inline:
-	// the inliner prices it at 122 against a budget of 80, 65 of which is
-	// the call to pushSlow. A spilling push measured 3-4.5 ns here
-	// (BenchmarkSpillRingPushSpill, 2-vCPU guest), near the floor of that
-	// call (BenchmarkSpillRingBaselineCall, 2.1-3 ns); a plain slice ring
-	// inlined into the loop measured 1.9-2.3 ns, and 1.6-1.8 ns with its
-	// indexes in registers. Batches (PushSlice) spill at about 0.2 ns per
-	// item.
+	// default spout, any push (see settle). Push itself does not inline
+	// (its call to pushSlow is most of the inliner's price); its cost
+	// against the floors of a call and of a slice ring is in
+	// bench/README.md.
 	l := r.l
 	t := l.tail
 	if t-l.head < r.limit && l.spillLen == 0 {

@@ -153,12 +153,8 @@ const (
 // clock, a few tens of nanoseconds each). On a busy machine the two sides
 // of a channel end up as goroutines of one P: a wake-up puts the woken
 // side there, and then only this side giving the P up lets the other one
-// make progress; polling meanwhile is wasted. Loaded runs (bench's loaded
-// section, capacity 1, medians of 3) moved 0.2M items/s with a Gosched
-// every 16 polls, 0.4-0.5M with 8, 0.7-0.95M with 4, 1.0-1.1M with 2 and
-// 1.4M with 1; Park, which did not yield at all, 28-50k, and 1.4-1.5M
-// with 2. Unloaded pinned runs showed no difference beyond their noise.
-// A Gosched with nothing else to run costs about 100 ns.
+// make progress; polling meanwhile is wasted. The value is measured
+// (bench/README.md, "Why the code is as it is").
 const goschedSpins = 2
 
 // spinClock times an Adaptive wait's spin on the monotonic clock.
@@ -189,8 +185,7 @@ func spinDelay() (n int) {
 	return n
 }
 
-// spinDelayLoops was picked from interleaved pinned runs (0 vs 128 loops:
-// spsc-single median 19.0 -> 15.4 ns on the C backend).
+// spinDelayLoops was picked from interleaved pinned runs (bench/README.md).
 const spinDelayLoops = 128
 
 // expired reports ctx's error or ErrTimeout if the wait should end.
