@@ -24,6 +24,12 @@ const (
 
 var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.refs)-unsafe.Offsetof(spillLayout{}.refs)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.magic)-unsafe.Offsetof(spillLayout{}.magic)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.version)-unsafe.Offsetof(spillLayout{}.version)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.capacity)-unsafe.Offsetof(spillLayout{}.capacity)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.mask)-unsafe.Offsetof(spillLayout{}.mask)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.elem_size)-unsafe.Offsetof(spillLayout{}.elemSize)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spill_capacity)-unsafe.Offsetof(spillLayout{}.spillCapacity)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.slots_offset)-unsafe.Offsetof(spillLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.spill_offset)-unsafe.Offsetof(spillLayout{}.spillOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_spill{}.total_size)-unsafe.Offsetof(spillLayout{}.totalSize)]
