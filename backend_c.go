@@ -27,6 +27,14 @@ const (
 )
 
 var (
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.magic)-unsafe.Offsetof(ringLayout{}.magic)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.version)-unsafe.Offsetof(ringLayout{}.version)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.backpressure)-unsafe.Offsetof(ringLayout{}.backpressure)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.wait)-unsafe.Offsetof(ringLayout{}.wait)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.spins)-unsafe.Offsetof(ringLayout{}.spins)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.mask)-unsafe.Offsetof(ringLayout{}.mask)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.elem_size)-unsafe.Offsetof(ringLayout{}.elemSize)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.total_size)-unsafe.Offsetof(ringLayout{}.totalSize)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.capacity)-unsafe.Offsetof(ringLayout{}.capacity)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.slots_offset)-unsafe.Offsetof(ringLayout{}.slotsOffset)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.stamps_offset)-unsafe.Offsetof(ringLayout{}.stampsOffset)]
