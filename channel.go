@@ -359,57 +359,11 @@ func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 		p.own.enter("Producer")
 		defer p.own.leave()
 	}
-	r := p.r
-	if p.closed() {
-		return 0, ErrClosed
-	}
-	if len(vs) == 0 {
-		return 0, nil
-	}
-	switch r.mode {
-	case DropOldest:
-		return p.pushEvict(vs)
-	case Reject:
-		n, err := p.pushBurst(vs)
-		if err == nil && n < len(vs) {
-			p.h.rejected.Add(uint64(len(vs) - n))
-			err = ErrFull
-		}
-		return n, err
-	}
-	n, err := p.pushBurst(vs)
-	if n == len(vs) || err != nil {
-		return n, err
-	}
-	werr := r.await(p.h, func() bool {
-		var k int
-		k, err = p.pushBurst(vs[n:])
-		n += k
-		return n == len(vs) || err != nil
-	}, nil, time.Time{})
-	runtime.KeepAlive(r)
-	if werr != nil {
-		return n, werr
-	}
-	return n, err
+	return p.pushBatch(nil, vs)
 }
 
-// PushBatchContext is PushBatch that gives up when ctx is done: under Block
-// it returns how many it took and ctx.Err(), and vs[n:] are not in the
-// channel. A ctx that is already done pushes nothing (0, ctx.Err()). Under
-// Reject and DropOldest it never waits and behaves as PushBatch. A nil ctx
-// returns 0, ErrNilContext.
-func (p *Producer[T]) PushBatchContext(ctx context.Context, vs []T) (int, error) {
-	if raceEnabled {
-		p.own.enter("Producer")
-		defer p.own.leave()
-	}
-	if ctx == nil {
-		return 0, ErrNilContext
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
+// pushBatch is PushBatch and PushBatchContext (ctx nil: no context).
+func (p *Producer[T]) pushBatch(ctx context.Context, vs []T) (int, error) {
 	r := p.r
 	if p.closed() {
 		return 0, ErrClosed
@@ -443,6 +397,25 @@ func (p *Producer[T]) PushBatchContext(ctx context.Context, vs []T) (int, error)
 		return n, werr
 	}
 	return n, err
+}
+
+// PushBatchContext is PushBatch that gives up when ctx is done: under Block
+// it returns how many it took and ctx.Err(), and vs[n:] are not in the
+// channel. A ctx that is already done pushes nothing (0, ctx.Err()). Under
+// Reject and DropOldest it never waits and behaves as PushBatch. A nil ctx
+// returns 0, ErrNilContext.
+func (p *Producer[T]) PushBatchContext(ctx context.Context, vs []T) (int, error) {
+	if raceEnabled {
+		p.own.enter("Producer")
+		defer p.own.leave()
+	}
+	if ctx == nil {
+		return 0, ErrNilContext
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return p.pushBatch(ctx, vs)
 }
 
 // HasCapacity reports whether a Push would take an item now without waiting
@@ -767,6 +740,11 @@ func (c *Consumer[T]) PopBatch(dst []T) (int, error) {
 		c.own.enter("Consumer")
 		defer c.own.leave()
 	}
+	return c.popBatch(nil, dst)
+}
+
+// popBatch is PopBatch and PopBatchContext (ctx nil: no context).
+func (c *Consumer[T]) popBatch(ctx context.Context, dst []T) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
@@ -779,7 +757,7 @@ func (c *Consumer[T]) PopBatch(dst []T) (int, error) {
 		err := r.await(nil, func() bool {
 			n, done = r.popBatchStep(dst)
 			return n > 0 || done
-		}, nil, time.Time{})
+		}, ctx, time.Time{})
 		runtime.KeepAlive(r)
 		if err != nil {
 			return 0, err
@@ -803,28 +781,7 @@ func (c *Consumer[T]) PopBatchContext(ctx context.Context, dst []T) (int, error)
 	if ctx == nil {
 		return 0, ErrNilContext
 	}
-	if len(dst) == 0 {
-		return 0, nil
-	}
-	r := c.r
-	n, done := r.popBatchStep(dst)
-	if n > 0 {
-		return n, nil
-	}
-	if !done {
-		err := r.await(nil, func() bool {
-			n, done = r.popBatchStep(dst)
-			return n > 0 || done
-		}, ctx, time.Time{})
-		runtime.KeepAlive(r)
-		if err != nil {
-			return 0, err
-		}
-	}
-	if done {
-		return 0, ErrClosed
-	}
-	return n, nil
+	return c.popBatch(ctx, dst)
 }
 
 // TryPopBatch moves up to len(dst) ready items into dst without waiting and
