@@ -105,6 +105,20 @@ static inline void sr_blk_free(void *p, size_t size, bool mapped)
 	free(p);
 }
 
+/* A block's owners: `refs` counts them (the creator is the first). A new
+ * owner is added by one that already is, so relaxed suffices; acq_rel on
+ * the drop makes every owner's last use happen before the free by the last
+ * one, for which sr_blk_unref returns true. */
+static inline void sr_blk_ref(_Atomic uint32_t *refs)
+{
+	atomic_fetch_add_explicit(refs, 1, memory_order_relaxed);
+}
+
+static inline bool sr_blk_unref(_Atomic uint32_t *refs)
+{
+	return atomic_fetch_sub_explicit(refs, 1, memory_order_acq_rel) == 1;
+}
+
 /* Returns to the OS the pages of the mapped block p (of `size` bytes) that
  * lie wholly at or after byte `from`, up to the end of the mapping, with
  * madvise(MADV_DONTNEED): they stay mapped, and the next access to one

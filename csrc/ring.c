@@ -21,6 +21,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include "spillring.h"
+#include "copy.h"
 #include "block.h"
 
 #include <errno.h>
@@ -392,39 +393,15 @@ static inline uint32_t sr_push_state(const struct sr_ring *r)
 	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_relaxed);
 }
 
-/* One item: constant sizes let the compiler turn the copy into a move
- * instead of a call, the bulk of a single push or pop. */
-static inline void sr_copy1(void *dst, const void *src, uint64_t size)
-{
-	switch (size) {
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
-		memcpy(dst, src, 8);
-		break;
-	case 16:
-		memcpy(dst, src, 16);
-		break;
-	default:
-		memcpy(dst, src, size);
-	}
-}
-
+/* Items in and out of the ring's slots (copy.h). */
 static inline void sr_copy_in(struct sr_ring *r, uint64_t seq, const void *src, uint64_t n)
 {
-	uint64_t first = r->capacity - (seq & r->mask);
+	sr_slots_copy_in(sr_ring_slot(r, 0), r->capacity, r->elem_size, seq, src, n);
+}
 
-	if (n == 1) {
-		sr_copy1(sr_ring_slot(r, seq), src, r->elem_size);
-		return;
-	}
-	if (first > n)
-		first = n;
-	memcpy(sr_ring_slot(r, seq), src, first * r->elem_size);
-	if (n > first)
-		memcpy(sr_ring_slot(r, seq + first), (const char *)src + first * r->elem_size,
-		       (n - first) * r->elem_size);
+static inline void sr_copy_out(const struct sr_ring *r, uint64_t seq, void *dst, uint64_t n)
+{
+	sr_slots_copy_out(sr_ring_slot(r, 0), r->capacity, r->elem_size, seq, dst, n);
 }
 
 /* Block/Reject: push n items (up to n if partial) at our tail. Returns the
@@ -727,21 +704,6 @@ SR_API int sr_ring_push_burst(struct sr_ring *r, const void *elems, unsigned n)
 
 /* --- Consumer --- */
 
-static inline void sr_copy_out(const struct sr_ring *r, uint64_t seq, void *dst, uint64_t n)
-{
-	uint64_t first = r->capacity - (seq & r->mask);
-
-	if (n == 1) {
-		sr_copy1(dst, sr_ring_slot(r, seq), r->elem_size);
-		return;
-	}
-	if (first > n)
-		first = n;
-	memcpy(dst, sr_ring_slot(r, seq), first * r->elem_size);
-	if (n > first)
-		memcpy((char *)dst + first * r->elem_size, sr_ring_slot(r, seq + first),
-		       (n - first) * r->elem_size);
-}
 
 /* sr_avail's answer once it sees SR_MULTI: leave tail alone, use M3. */
 #define SR_AVAIL_MULTI UINT64_MAX
@@ -1190,14 +1152,12 @@ SR_API struct sr_ring *sr_ring_new(const struct sr_config *cfg, int *err)
 
 SR_API void sr_ring_retain(struct sr_ring *r)
 {
-	/* Relaxed: the caller already owns a reference. */
-	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+	sr_blk_ref(&r->refs);
 }
 
 SR_API void sr_ring_release(struct sr_ring *r)
 {
-	/* acq_rel: every owner's last use happens before the free. */
-	if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
+	if (r && sr_blk_unref(&r->refs))
 		sr_blk_free(r, r->total_size, r->flags & SR_FLAG_MAPPED);
 }
 

@@ -25,6 +25,7 @@
 
 #include "spill.h"
 #include "block.h"
+#include "copy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -41,48 +42,15 @@ static inline uint64_t sp_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* One item: a constant size lets the compiler emit a move, not a call.
- * (No wider case: once inlined into a caller that pushes a uint64_t, gcc's
- * -Warray-bounds flags a 16-byte branch it cannot rule out.) */
-static inline void sp_copy1(void *dst, const void *src, uint64_t size)
-{
-	switch (size) {
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
-		memcpy(dst, src, 8);
-		break;
-	default:
-		memcpy(dst, src, size);
-	}
-}
-
-/* Copy n items from src into the slots of seq .. seq+n-1 (n <= capacity):
- * at most two copies, split where the slot array wraps. */
+/* Items in and out of the ring's slots (copy.h). */
 static void sp_copy_in(struct sr_spill *s, uint64_t seq, const char *src, uint64_t n)
 {
-	uint64_t first = sp_min(n, s->capacity - (seq & s->mask));
-
-	if (n == 0) /* src may be NULL then, which memcpy does not allow */
-		return;
-	memcpy(sr_spill_slot(s, seq), src, first * s->elem_size);
-	if (n > first)
-		memcpy(sr_spill_slot(s, seq + first), src + first * s->elem_size,
-		       (n - first) * s->elem_size);
+	sr_slots_copy_in(sr_spill_slot(s, 0), s->capacity, s->elem_size, seq, src, n);
 }
 
-/* Copy the items of seq .. seq+n-1 (n <= capacity) to dst, likewise. */
 static void sp_copy_out(const struct sr_spill *s, uint64_t seq, char *dst, uint64_t n)
 {
-	uint64_t first = sp_min(n, s->capacity - (seq & s->mask));
-
-	if (n == 0)
-		return;
-	memcpy(dst, sr_spill_slot(s, seq), first * s->elem_size);
-	if (n > first)
-		memcpy(dst + first * s->elem_size, sr_spill_slot(s, seq + first),
-		       (n - first) * s->elem_size);
+	sr_slots_copy_out(sr_spill_slot(s, 0), s->capacity, s->elem_size, seq, dst, n);
 }
 
 /* Make room for n more pending items at the end of the pending run, which
@@ -182,14 +150,12 @@ SR_API struct sr_spill *sr_spill_new(const struct sr_spill_config *cfg, int *err
 
 SR_API void sr_spill_retain(struct sr_spill *s)
 {
-	/* Relaxed: the caller already holds a reference. */
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	sr_blk_ref(&s->refs);
 }
 
 SR_API void sr_spill_release(struct sr_spill *s)
 {
-	/* acq_rel: every holder's last use happens before the free. */
-	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+	if (s && sr_blk_unref(&s->refs))
 		sr_blk_free(s, s->total_size, s->flags & SR_SPILL_MAPPED);
 }
 
@@ -204,14 +170,14 @@ SR_API int sr_spill_push(struct sr_spill *s, const void *elem)
 	if (t - s->head == s->capacity) {
 		if (s->spill_len == s->spill_capacity)
 			return -ENOBUFS;
-		sp_copy1(sr_spill_area(s, sp_area_reserve(s, 1)), sr_spill_slot(s, s->head),
+		sr_copy1(sr_spill_area(s, sp_area_reserve(s, 1)), sr_spill_slot(s, s->head),
 			 s->elem_size);
 		s->spill_len++;
 		s->head++;
 		s->spilled++;
 		spilled = 1;
 	}
-	sp_copy1(sr_spill_slot(s, t), elem, s->elem_size);
+	sr_copy1(sr_spill_slot(s, t), elem, s->elem_size);
 	s->tail = t + 1;
 	return spilled;
 }
@@ -264,7 +230,7 @@ SR_API int sr_spill_pop(struct sr_spill *s, void *out)
 	sp_settle(s);
 	if (s->head == s->tail)
 		return -EAGAIN;
-	sp_copy1(out, sr_spill_slot(s, s->head), s->elem_size);
+	sr_copy1(out, sr_spill_slot(s, s->head), s->elem_size);
 	s->head++;
 	return 0;
 }
