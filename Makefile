@@ -96,7 +96,7 @@ INCLUDEDIR  ?= $(PREFIX)/include
 
 lib: $(LIB_BUILD)/libspillring.a $(LIB_BUILD)/$(LIB_SO)
 
-$(LIB_BUILD)/%.o: csrc/%.c csrc/spillring.h csrc/spill.h csrc/block.h csrc/copy.h
+$(LIB_BUILD)/%.o: csrc/%.c csrc/spillring.h csrc/spill.h csrc/block.h csrc/copy.h csrc/park.h
 	@mkdir -p $(LIB_BUILD)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 

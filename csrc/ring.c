@@ -21,8 +21,9 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include "spillring.h"
-#include "copy.h"
 #include "block.h"
+#include "copy.h"
+#include "park.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -31,24 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 /* DropOldest producer: pauses before it yields to a consumer that was
  * descheduled while copying out the item the producer wants to evict. */
 #define SR_EVICT_SPINS 64
-
-static inline void sr_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 static inline uint64_t sr_round_line(uint64_t n)
 {
@@ -76,31 +63,10 @@ static inline bool sr_sleeps(const struct sr_ring *r)
 	return r->wait != SR_WAIT_SPIN;
 }
 
-static inline void sr_futex_wait(const struct sr_ring *r, _Atomic uint32_t *w)
+/* The futex flavour of r's memory: shared across processes or not. */
+static inline bool sr_shared(const struct sr_ring *r)
 {
-#ifdef __linux__
-	int op = r->flags & SR_FLAG_SHARED ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE;
-
-	/* EAGAIN (the word is no longer 1), EINTR and spurious wake-ups all
-	 * just send the waiter back to re-check. */
-	syscall(SYS_futex, (uint32_t *)w, op, 1, NULL, NULL, 0);
-#else
-	(void)r, (void)w;
-	sched_yield(); /* no futex: the waiter re-checks after a yield */
-#endif
-}
-
-/* Wakes every sleeper on w: in MPSC mode several producers may sleep on
- * prod_wait, and one flag stands for them all. */
-static inline void sr_futex_wake(const struct sr_ring *r, _Atomic uint32_t *w)
-{
-#ifdef __linux__
-	int op = r->flags & SR_FLAG_SHARED ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE;
-
-	syscall(SYS_futex, (uint32_t *)w, op, INT_MAX, NULL, NULL, 0);
-#else
-	(void)r, (void)w;
-#endif
+	return r->flags & SR_FLAG_SHARED;
 }
 
 /* Waker half of W1, right after the seq_cst store of our index: the load is
@@ -110,7 +76,7 @@ static inline void sr_futex_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 {
 	if (atomic_load(w) && atomic_exchange(w, 0))
-		sr_futex_wake(r, w);
+		sr_futex_wake(w, sr_shared(r));
 }
 
 /* R1: seq_cst, for F1's load of closed after it (and W1's of cons_wait
@@ -251,7 +217,7 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 
 	atomic_store(w, 1);
 	if (!sr_can_go(r, for_data))
-		sr_futex_wait(r, w);
+		sr_futex_wait(w, sr_shared(r));
 	/* Relaxed: the waker only needs to see 1 while we might sleep, and
 	 * the next sleep starts with a seq_cst store of 1 again. But only a
 	 * sole waiter may clear its word: in MPSC mode several producers share
@@ -1027,9 +993,9 @@ SR_API int sr_ring_close(struct sr_ring *r, uint32_t side)
 		return -EPIPE;
 	/* Close is rare: wake both sides without asking whether they sleep. */
 	atomic_exchange(&r->prod_wait, 0);
-	sr_futex_wake(r, &r->prod_wait);
+	sr_futex_wake(&r->prod_wait, sr_shared(r));
 	atomic_exchange(&r->cons_wait, 0);
-	sr_futex_wake(r, &r->cons_wait);
+	sr_futex_wake(&r->cons_wait, sr_shared(r));
 	return 0;
 }
 
