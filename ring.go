@@ -2,6 +2,7 @@ package spillring
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -103,6 +104,18 @@ type ring[T any] struct {
 	keep   any // Go memory the unsafe pointers above point into
 }
 
+// setup fills the fields every backend shares.
+func (r *ring[T]) setup(cfg Config, cmem bool) {
+	r.cap = uint64(cfg.Capacity)
+	r.mask = r.cap - 1
+	r.mode = cfg.Backpressure
+	r.wait = cfg.Wait
+	r.park = cfg.Wait.kind != waitSpin // every other strategy may sleep
+	r.cmem = cmem
+	r.fast = r.mode != DropOldest
+	r.clear = hasPointers(reflect.TypeFor[T]())
+}
+
 func (r *ring[T]) slot(seq uint64) *T {
 	return (*T)(unsafe.Add(r.slots, uintptr(seq&r.mask)*unsafe.Sizeof(*new(T))))
 }
@@ -134,70 +147,7 @@ func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.closed) & 
 // multi reports whether the ring is in MPSC mode (U1).
 func (r *ring[T]) multi() bool { return atomic.LoadUint32(&r.l.closed)&modeMulti != 0 }
 
-// loadTail is the consumer's A1 under U2: the published tail, and false if
-// the ring has become MPSC, in which case the tail may count claims that are
-// not published yet and the caller must switch to the MPSC path.
-func (r *ring[T]) loadTail() (uint64, bool) {
-	t := atomic.LoadUint64(&r.l.tail) // A1
-	r.shadow.acquireTail()
-	return t, atomic.LoadUint32(&r.l.closed)&modeMulti == 0 // U2: after A1
-}
-
-// --- Producer side. Only the producer's goroutine calls these. ---
-//
-// Every push publishes, then settles with a close that landed meanwhile
-// (F1, drain.go): it reports the items it took, and ErrClosed for the ones
-// a close kept out.
-
-// tryPush appends v if there is room (Block and Reject modes): true if it
-// did, false with a nil error if the ring is full. The caller has checked
-// closed.
-func (r *ring[T]) tryPush(v T) (bool, error) {
-	l := r.l
-	t := l.tail // producer is the sole writer: a plain read is exact
-	if t-l.headCache >= r.cap {
-		l.headCache = atomic.LoadUint64(&l.head) // A2
-		r.shadow.acquireHead()
-		if t-l.headCache >= r.cap {
-			return false, nil
-		}
-	}
-	*r.slot(t) = v
-	r.shadow.releaseTail()
-	publish(&l.tail, t+1) // R1
-	if r.park {
-		r.wakeConsumer()
-	}
-	if r.published(t, t+1) == t { // F1
-		return false, ErrClosed
-	}
-	return true, nil
-}
-
-// pushBurst appends as many of vs as fit now, in order, with one R1 store,
-// and returns how many it took (Block and Reject modes); ErrClosed if a
-// close kept some of them out.
-func (r *ring[T]) pushBurst(vs []T) (int, error) {
-	l := r.l
-	t := l.tail
-	free := r.cap - (t - l.headCache)
-	if free < uint64(len(vs)) {
-		l.headCache = atomic.LoadUint64(&l.head) // A2
-		r.shadow.acquireHead()
-		free = r.cap - (t - l.headCache)
-	}
-	n := min(free, uint64(len(vs)))
-	if n == 0 {
-		return 0, nil
-	}
-	r.copyIn(t, vs[:n])
-	r.shadow.releaseTail()
-	publish(&l.tail, t+n) // R1, once per batch
-	if r.park {
-		r.wakeConsumer()
-	}
-	return r.took(t, t+n)
-}
+// --- Both protocols: copying, settling and evicting. ---
 
 // took runs F1 for the run [t, end) just published and turns its answer
 // into a count and an error.
@@ -214,72 +164,6 @@ func (r *ring[T]) copyIn(t uint64, vs []T) {
 	i := t & r.mask
 	k := copy(buf[i:], vs)
 	copy(buf, vs[k:])
-}
-
-// pushEvict appends vs under DropOldest with one R1 store, evicting the
-// oldest items when the ring is full. If vs is longer than the ring, its own
-// first items are evicted (head may then pass the published tail for a
-// moment; the consumer reads that as empty). It never waits for space; it
-// may spin briefly while the consumer finishes copying the item in a slot
-// it needs (C1, A3). It returns how many it took (all, unless a close cut
-// it short: ErrClosed) and the evict spout's first error.
-func (r *ring[T]) pushEvict(vs []T) (int, error) {
-	var err error
-	t0 := r.l.tail
-	t := t0
-	for i := range vs {
-		ok, e := r.claimForPush(t)
-		if !ok {
-			break // the consumer closed and left this slot unfreed
-		}
-		if err == nil {
-			err = e
-		}
-		*r.slot(t) = vs[i]
-		r.shadow.releaseTail()
-		publish(r.stamp(t), stampFull(t))
-		t++
-	}
-	publish(&r.l.tail, t) // R1
-	if r.park {
-		r.wakeConsumer()
-	}
-	n, cerr := r.took(t0, t)
-	if cerr == nil && n < len(vs) {
-		cerr = ErrClosed
-	}
-	if cerr != nil {
-		return n, cerr
-	}
-	return n, err
-}
-
-// claimForPush makes the slot of seq t free for the producer: either the
-// consumer already freed it (A3), or the producer evicts the item in it,
-// seq t-capacity, by winning the CAS on head (C1). The error is the evict
-// spout's; false means the consumer closed while the slot was not free.
-func (r *ring[T]) claimForPush(t uint64) (bool, error) {
-	st := r.stamp(t)
-	for spins := 0; ; spins++ {
-		if atomic.LoadUint64(st) == stampFree(t) { // A3
-			r.shadow.acquireHead()
-			return true, nil
-		}
-		old := t - r.cap
-		if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
-			// The producer owns seq old now; nobody else reads it.
-			return true, r.evictOwned(old)
-		}
-		// The consumer claimed seq old and is copying it out; its R3
-		// store is a memcpy away. Yield in case it was descheduled, and
-		// give up if it closed: it may never free the slot.
-		if spins > 64 {
-			if r.closedBits()&closedConsumer != 0 {
-				return false, nil
-			}
-			runtime.Gosched()
-		}
-	}
 }
 
 // evictOwned counts seq old, which this producer has just won by C1, as
@@ -311,30 +195,6 @@ func (r *ring[T]) evict(v T) error {
 	return nil
 }
 
-// --- Consumer side. Only the consumer's goroutine calls these. ---
-
-// tryPop takes the oldest item if there is one (Block and Reject modes).
-func (r *ring[T]) tryPop() (T, bool) {
-	l := r.l
-	h := l.head // consumer is the sole writer in these modes
-	if h == l.tailCache {
-		t, spsc := r.loadTail()
-		if !spsc {
-			return r.mpPop()
-		}
-		l.tailCache = t
-		if h == t {
-			var zero T
-			return zero, false
-		}
-	}
-	v := r.takeOne(h)
-	if r.park {
-		r.wakeProducer()
-	}
-	return v, true
-}
-
 // takeOne moves the ready item at head h out and releases its slot (R2);
 // Block and Reject modes, either producer mode. Small enough to inline: the
 // caller wakes a parked producer.
@@ -350,32 +210,6 @@ func (r *ring[T]) takeOne(h uint64) T {
 	return v
 }
 
-// popBurst moves up to len(dst) ready items into dst with one R2 store.
-func (r *ring[T]) popBurst(dst []T) int {
-	l := r.l
-	h := l.head
-	avail := l.tailCache - h
-	if avail < uint64(len(dst)) {
-		t, spsc := r.loadTail()
-		if !spsc {
-			return r.mpPopBatch(dst)
-		}
-		l.tailCache = t
-		avail = t - h
-	}
-	n := min(avail, uint64(len(dst)))
-	if n == 0 {
-		return 0
-	}
-	r.copyOut(h, dst[:n])
-	r.shadow.releaseHead()
-	publish(&l.head, h+n) // R2, once per batch
-	if r.park {
-		r.wakeProducer()
-	}
-	return int(n)
-}
-
 // copyOut reads the slots of seq h.. into dst and, for Go memory, clears
 // them so the ring does not keep popped items alive.
 func (r *ring[T]) copyOut(h uint64, dst []T) {
@@ -389,53 +223,6 @@ func (r *ring[T]) copyOut(h uint64, dst []T) {
 		clear(buf[i:end])
 		clear(buf[:n-(end-i)])
 	}
-}
-
-// popClaim takes up to max items under DropOldest by winning the CAS on head
-// (C1) against the producer's evictions, copies them into dst, and frees
-// their slots (R3). It returns how many it took.
-func (r *ring[T]) popClaim(dst []T) int {
-	l := r.l
-	for {
-		h := atomic.LoadUint64(&l.head)
-		avail := l.tailCache - h
-		if avail > r.cap || avail < uint64(len(dst)) {
-			t, spsc := r.loadTail()
-			if !spsc {
-				return r.mpPopBatch(dst)
-			}
-			l.tailCache = t
-			avail = t - h
-		}
-		if avail > r.cap {
-			// head is past the tail we read: a batch push evicted
-			// beyond its not yet published tail. Nothing to take yet.
-			avail = 0
-		}
-		n := min(avail, uint64(len(dst)))
-		if n == 0 {
-			return 0
-		}
-		if !atomic.CompareAndSwapUint64(&l.head, h, h+n) { // C1
-			continue // the producer evicted seq h meanwhile
-		}
-		r.copyOut(h, dst[:n])
-		r.shadow.releaseHead()
-		for i := range n { // count, not compare: h+n may wrap to 0
-			publish(r.stamp(h+i), stampFree(h+i+r.cap)) // R3
-		}
-		runtime.KeepAlive(r) // see close
-		return int(n)
-	}
-}
-
-// popEvictMode takes one item under DropOldest.
-func (r *ring[T]) popEvictMode() (T, bool) {
-	var one [1]T
-	if r.popClaim(one[:]) == 0 {
-		return one[0], false
-	}
-	return one[0], true
 }
 
 // --- Either side. ---

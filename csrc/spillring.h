@@ -35,8 +35,8 @@
  * from then on any number of producer threads may push at once ("side" =
  * producer or consumer). sr_ring_close, sr_ring_len, sr_ring_evicted and
  * sr_ring_closed may be called from any thread. Go code that touches the
- * same words (spillring's ring.go) follows the protocol below to the letter
- * and quotes its labels.
+ * same words (spillring's spsc.go, mpsc.go and drain.go) follows the
+ * protocol below to the letter and quotes its labels.
  *
  * Ordering labels (pairs):
  *   R1 producer: release store of `tail` after writing slots
