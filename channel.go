@@ -114,7 +114,7 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r) // see ring.close
 			return nil
 		}
-	} else if closed == modeMulti && r.mode != DropOldest && p.h.closed.Load() == 0 {
+	} else if closed == modeMulti && r.bp != DropOldest && p.h.closed.Load() == 0 {
 		// MPSC mode, open: a run of one when this handle's view of head
 		// shows room, written out as above (bench/README.md); mpTryPush,
 		// which refreshes that view, is two calls deeper.
@@ -149,13 +149,13 @@ func (p *Producer[T]) pushSlow(v T) error {
 		return ErrClosed
 	}
 	r := p.r
-	if r.mode == DropOldest {
+	if r.bp == DropOldest {
 		return p.pushEvictOne(v)
 	}
 	if ok, err := p.tryPush(v); ok || err != nil {
 		return err
 	}
-	if r.mode == Reject {
+	if r.bp == Reject {
 		p.h.rejected.Add(1)
 		return ErrFull
 	}
@@ -213,7 +213,7 @@ func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
 	if p.closed() {
 		return ErrClosed
 	}
-	if p.r.mode != Block {
+	if p.r.bp != Block {
 		return p.pushSlow(v) // Push without its fast path (and owner check)
 	}
 	if ok, err := p.tryPush(v); ok || err != nil {
@@ -262,7 +262,7 @@ func (p *Producer[T]) pushUntil(ctx context.Context, v T, deadline time.Time) er
 	if p.closed() {
 		return ErrClosed
 	}
-	if p.r.mode != Block {
+	if p.r.bp != Block {
 		return p.pushSlow(v)
 	}
 	if ok, err := p.tryPush(v); ok || err != nil {
@@ -294,13 +294,13 @@ func (p *Producer[T]) TryPush(v T) error {
 		return ErrClosed
 	}
 	r := p.r
-	if r.mode == DropOldest {
+	if r.bp == DropOldest {
 		return p.pushEvictOne(v)
 	}
 	if ok, err := p.tryPush(v); ok || err != nil {
 		return err
 	}
-	if r.mode == Reject {
+	if r.bp == Reject {
 		p.h.rejected.Add(1)
 	}
 	return ErrFull
@@ -332,7 +332,7 @@ func (p *Producer[T]) pushBatch(ctx context.Context, vs []T) (int, error) {
 	if len(vs) == 0 {
 		return 0, nil
 	}
-	switch r.mode {
+	switch r.bp {
 	case DropOldest:
 		return p.pushEvict(vs)
 	case Reject:
@@ -482,7 +482,7 @@ func (r *ring[T]) pop() (T, bool) {
 	switch {
 	case r.multi():
 		return r.mpPop()
-	case r.mode == DropOldest:
+	case r.bp == DropOldest:
 		return r.popEvictMode()
 	}
 	return r.tryPop()
@@ -493,7 +493,7 @@ func (r *ring[T]) popBatch(dst []T) int {
 	switch {
 	case r.multi():
 		return r.mpPopBatch(dst)
-	case r.mode == DropOldest:
+	case r.bp == DropOldest:
 		return r.popClaim(dst)
 	}
 	return r.popBurst(dst)
@@ -564,7 +564,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 		// it lies below the known-ready end, or if its stamp names it: a
 		// run of one, what a single-item Push publishes (M3). Anything
 		// else goes through mpPop, which reads runs and mpStart.
-		if r.mode != DropOldest && atomic.LoadUint32(&l.closed) == modeMulti {
+		if r.bp != DropOldest && atomic.LoadUint32(&l.closed) == modeMulti {
 			h, tc := l.head, l.tailCache
 			if tc != h || atomic.LoadUint64(r.stamp(h)) == stampFull(h) {
 				r.shadow.acquireTail()

@@ -109,7 +109,7 @@ func (r *ring[T]) drained() bool {
 // published: by tail (SPSC, R1) or by stamps (MPSC, M3).
 func (r *ring[T]) readyAt(h uint64) bool {
 	if r.multi() {
-		if r.mode == DropOldest {
+		if r.bp == DropOldest {
 			return atomic.LoadUint64(r.stamp(h)) == stampFull(h)
 		}
 		return r.mpReady(h, 1) > 0
@@ -125,7 +125,7 @@ func (r *ring[T]) publishedPast(h uint64) bool {
 	t := atomic.LoadUint64(&r.l.tail)
 	for y := h + 1; int64(t-y) > 0; y++ {
 		s := atomic.LoadUint64(r.stamp(y))
-		if r.mode == DropOldest {
+		if r.bp == DropOldest {
 			if s == stampFull(y) {
 				return true
 			}

@@ -172,7 +172,7 @@ func (r *ring[T]) mpPushEvict(vs []T) (int, error) {
 	t := atomic.AddUint64(&r.l.tail, n) - n // M1
 	end := t
 	for i := range vs {
-		ok, e := r.mpClaimSlot(end)
+		ok, e := r.mpFreeSlot(end)
 		if !ok {
 			break // the consumer closed: nobody reads the rest
 		}
@@ -192,13 +192,13 @@ func (r *ring[T]) mpPushEvict(vs []T) (int, error) {
 	return k, err
 }
 
-// mpClaimSlot makes the slot of seq t free for its producer under
+// mpFreeSlot makes the slot of seq t free for its producer under
 // DropOldest: the consumer freed it (A3), or this producer evicts seq
 // t-capacity by winning the CAS on head (C1). It may evict only an item
 // whose stamp it has read as full: otherwise the item's own producer may
 // still be writing it. The error is the evict spout's; false means the
 // consumer closed while the slot was not free.
-func (r *ring[T]) mpClaimSlot(t uint64) (bool, error) {
+func (r *ring[T]) mpFreeSlot(t uint64) (bool, error) {
 	st := r.stamp(t)
 	old := t - r.cap
 	for spins := 0; ; spins++ {
@@ -233,7 +233,7 @@ func (r *ring[T]) mpClaimSlot(t uint64) (bool, error) {
 // (an eviction may have taken what was ready).
 func (r *ring[T]) mpReady(h, max uint64) uint64 {
 	l := r.l
-	if r.mode == DropOldest {
+	if r.bp == DropOldest {
 		var n uint64
 		for n < max && atomic.LoadUint64(r.stamp(h+n)) == stampFull(h+n) { // M3
 			n++
@@ -262,7 +262,7 @@ func (r *ring[T]) mpReady(h, max uint64) uint64 {
 
 // mpPop takes the oldest item in MPSC mode, if it is ready.
 func (r *ring[T]) mpPop() (T, bool) {
-	if r.mode != DropOldest {
+	if r.bp != DropOldest {
 		// One item, without mpPopBatch's copy.
 		h := r.l.head
 		if r.mpReady(h, 1) == 0 {
@@ -288,7 +288,7 @@ func (r *ring[T]) mpPop() (T, bool) {
 // stamps under DropOldest.
 func (r *ring[T]) mpPopBatch(dst []T) int {
 	l := r.l
-	if r.mode == DropOldest {
+	if r.bp == DropOldest {
 		for {
 			h := atomic.LoadUint64(&l.head)
 			n := r.mpReady(h, uint64(len(dst)))

@@ -84,7 +84,7 @@ type ring[T any] struct {
 	cap    uint64
 	base   uint64 // the sequences' starting value, for Stats
 
-	mode  Backpressure
+	bp    Backpressure // what a push does when full (not "mode": that is SPSC/MPSC)
 	wait  WaitStrategy
 	park  bool // W1 in force: publishers check the wait words
 	fast  bool // Push and Pop may take their inline path: Block or Reject
@@ -108,11 +108,11 @@ type ring[T any] struct {
 func (r *ring[T]) setup(cfg Config, cmem bool) {
 	r.cap = uint64(cfg.Capacity)
 	r.mask = r.cap - 1
-	r.mode = cfg.Backpressure
+	r.bp = cfg.Backpressure
 	r.wait = cfg.Wait
 	r.park = cfg.Wait.kind != waitSpin // every other strategy may sleep
 	r.cmem = cmem
-	r.fast = r.mode != DropOldest
+	r.fast = r.bp != DropOldest
 	r.clear = hasPointers(reflect.TypeFor[T]())
 }
 

@@ -88,7 +88,7 @@ func (r *ring[T]) pushEvict(vs []T) (int, error) {
 	t0 := r.l.tail
 	t := t0
 	for i := range vs {
-		ok, e := r.claimForPush(t)
+		ok, e := r.freeSlot(t)
 		if !ok {
 			break // the consumer closed and left this slot unfreed
 		}
@@ -114,11 +114,11 @@ func (r *ring[T]) pushEvict(vs []T) (int, error) {
 	return n, err
 }
 
-// claimForPush makes the slot of seq t free for the producer: either the
+// freeSlot makes the slot of seq t free for the producer: either the
 // consumer already freed it (A3), or the producer evicts the item in it,
 // seq t-capacity, by winning the CAS on head (C1). The error is the evict
 // spout's; false means the consumer closed while the slot was not free.
-func (r *ring[T]) claimForPush(t uint64) (bool, error) {
+func (r *ring[T]) freeSlot(t uint64) (bool, error) {
 	st := r.stamp(t)
 	for spins := 0; ; spins++ {
 		if atomic.LoadUint64(st) == stampFree(t) { // A3

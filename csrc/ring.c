@@ -7,6 +7,20 @@
  * In MPSC mode the producers share tail (M1) and publish by stamp (M2);
  * they never touch the producer-private head_cache.
  *
+ * The Go copy of the protocol (spsc.go, mpsc.go, drain.go, ring.go) names
+ * its functions after these, so the two can be read side by side; Go's
+ * "mp" prefix is C's "_mp" suffix:
+ *	sr_push_spsc		tryPush (one item), pushBurst
+ *	sr_push_mp		mpTryPush, mpPushBurst (claims with mpClaim, M1)
+ *	sr_push_evict(_mp)	pushEvict, mpPushEvict (DropOldest)
+ *	sr_free_slot(_mp)	freeSlot, mpFreeSlot
+ *	sr_evict_owned		evictOwned (F3)
+ *	sr_published, sr_settle	published, settle (F1, F2)
+ *	sr_avail, sr_take	tryPop, popBurst, popClaim, takeOne
+ *	sr_ready		mpReady (M3)
+ *	sr_ready_at, sr_published_past, sr_drained
+ *				readyAt, publishedPast, drained (F2)
+ *
  * A translation unit may take a private copy with
  *	#define SR_API static
  *	#include "ring.c"
@@ -448,7 +462,7 @@ static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool parti
  * evicted_out if given and the consumer is open (after its close the slot
  * memory may be reclaimed: the check follows the copy). Returns whether it
  * counts, and sets *handed if it was copied out. */
-static inline bool sr_evict(struct sr_ring *r, uint64_t x, void *evicted_out, bool *handed)
+static inline bool sr_evict_owned(struct sr_ring *r, uint64_t x, void *evicted_out, bool *handed)
 {
 	if (sr_published(r, x, x + 1) == x) /* F3 */
 		return false;
@@ -476,7 +490,7 @@ static inline bool sr_evict_pause(struct sr_ring *r, unsigned *spins)
 /* DropOldest: make the slot of seq t free, evicting seq t - capacity if the
  * consumer has not claimed it. Returns 1 if it evicted (and counts it), 0
  * if not, -1 if the consumer closed while the slot was not free. */
-static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
+static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
 	unsigned spins = 0;
@@ -491,7 +505,7 @@ static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out
 		 * write, so copying it out needs no further ordering. seq_cst:
 		 * F3's load of closed follows. */
 		if (atomic_compare_exchange_strong(&r->head, &h, h + 1))
-			return sr_evict(r, t - r->capacity, evicted_out, handed);
+			return sr_evict_owned(r, t - r->capacity, evicted_out, handed);
 		/* The consumer claimed h and is copying it out: its R3 is a
 		 * memcpy away, unless it was descheduled. */
 		if (!sr_evict_pause(r, &spins))
@@ -501,13 +515,13 @@ static inline int sr_claim_slot(struct sr_ring *r, uint64_t t, void *evicted_out
 
 /* DropOldest: push all n items, evicting as needed, and count the
  * evictions. Returns how many it took (F1: fewer after a close) or -EPIPE. */
-static int sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
+static int sr_push_evict(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
 {
 	uint64_t t0 = atomic_load_explicit(&r->tail, memory_order_relaxed), t = t0;
 	uint64_t evicted = 0;
 
 	for (uint64_t i = 0; i < n; i++, t++) {
-		int e = sr_claim_slot(r, t, evicted_out, handed);
+		int e = sr_free_slot(r, t, evicted_out, handed);
 
 		if (e < 0)
 			break;
@@ -532,8 +546,8 @@ static int sr_push_drop(struct sr_ring *r, const void *src, uint64_t n, void *ev
 /* DropOldest in MPSC mode: make the slot of seq t free. It may evict seq
  * h = t - capacity only once its stamp reads SR_STAMP_FULL(h): h's producer
  * (any producer) has written it, and the acquire makes the slot's contents
- * ours to copy out. Returns as sr_claim_slot. */
-static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
+ * ours to copy out. Returns as sr_free_slot. */
+static inline int sr_free_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
 	uint64_t h = t - r->capacity;
@@ -553,7 +567,7 @@ static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_
 			 * == h; the consumer claims h only after reading the
 			 * same full stamp. seq_cst: F3 follows. */
 			if (atomic_compare_exchange_strong(&r->head, &e, h + 1))
-				return sr_evict(r, h, evicted_out, handed);
+				return sr_evict_owned(r, h, evicted_out, handed);
 			/* e > h: the consumer owns h and frees it next (R3).
 			 * e < h: older items are still being popped or
 			 * evicted by their own producers. */
@@ -568,7 +582,7 @@ static inline int sr_claim_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_
 /* DropOldest in MPSC mode: claim n sequences by fetch_add (M1, no room
  * check), free each slot, write it and stamp it (M2). Returns how many it
  * took (F1: fewer after a close) or -EPIPE, and counts the evictions. */
-static int sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
+static int sr_push_evict_mp(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
 {
 	/* M1. Release: a consumer whose A1 load reads this tail then sees
 	 * SR_MULTI (U2). */
@@ -576,7 +590,7 @@ static int sr_push_drop_mp(struct sr_ring *r, const void *src, uint64_t n, void 
 	uint64_t evicted = 0, i;
 
 	for (i = 0; i < n; i++) {
-		int e = sr_claim_slot_mp(r, t + i, evicted_out, handed);
+		int e = sr_free_slot_mp(r, t + i, evicted_out, handed);
 
 		if (e < 0)
 			break; /* the consumer closed: nobody reads the rest */
@@ -601,7 +615,7 @@ static int sr_push_slow(struct sr_ring *r, uint32_t c, const void *src, uint64_t
 	if (c & SR_CLOSED_MASK)
 		return -EPIPE;
 	if (r->backpressure == SR_DROP_OLDEST)
-		return sr_push_drop_mp(r, src, n, NULL, &handed);
+		return sr_push_evict_mp(r, src, n, NULL, &handed);
 	return sr_push_mp(r, src, n, partial);
 }
 
@@ -614,7 +628,7 @@ static int sr_push_n(struct sr_ring *r, const void *src, uint64_t n, bool partia
 	if (c)
 		return sr_push_slow(r, c, src, n, partial);
 	if (r->backpressure == SR_DROP_OLDEST)
-		return sr_push_drop(r, src, n, NULL, &handed);
+		return sr_push_evict(r, src, n, NULL, &handed);
 	return sr_push_spsc(r, src, n, partial);
 }
 
@@ -636,8 +650,8 @@ SR_API int sr_ring_push_evict(struct sr_ring *r, const void *elem, void *evicted
 
 		if (c & SR_CLOSED_MASK)
 			return -EPIPE;
-		rc = c ? sr_push_drop_mp(r, elem, 1, evicted_out, &handed)
-		       : sr_push_drop(r, elem, 1, evicted_out, &handed);
+		rc = c ? sr_push_evict_mp(r, elem, 1, evicted_out, &handed)
+		       : sr_push_evict(r, elem, 1, evicted_out, &handed);
 		return rc < 0 ? rc : handed;
 	}
 	while ((rc = sr_push_n(r, elem, 1, false)) == -EAGAIN) {
