@@ -46,7 +46,7 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.evicted)-unsafe.Offsetof(ringLayout{}.evicted)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.head)-unsafe.Offsetof(ringLayout{}.head)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.tail_cache)-unsafe.Offsetof(ringLayout{}.tailCache)]
-	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.closed)-unsafe.Offsetof(ringLayout{}.closed)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.state)-unsafe.Offsetof(ringLayout{}.state)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.prod_wait)-unsafe.Offsetof(ringLayout{}.prodWait)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.cons_wait)-unsafe.Offsetof(ringLayout{}.consWait)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.producers)-unsafe.Offsetof(ringLayout{}.producers)]
@@ -55,7 +55,7 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_ring{}.flags)-unsafe.Offsetof(ringLayout{}.flags)]
 	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.drain)-unsafe.Offsetof(C.struct_sr_ring{}.drain)]
 	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.capacity)-unsafe.Offsetof(C.struct_sr_ring{}.capacity)]
-	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.closed)-unsafe.Offsetof(C.struct_sr_ring{}.closed)]
+	_ = [1]struct{}{}[unsafe.Offsetof(ringLayout{}.state)-unsafe.Offsetof(C.struct_sr_ring{}.state)]
 )
 
 // newCRing allocates the ring in C memory with sr_ring_new. The block is
@@ -100,19 +100,19 @@ func newCRing[T any](cfg Config) (*ring[T], error) {
 // not mapped and keep their memory until the GC (sr_ring_new).
 //
 // Safety: nothing is unmapped or freed, so no handle can crash on it: the
-// header (indexes, `closed`, the wait words) keeps its page, and every later
+// header (indexes, `state`, the wait words) keeps its page, and every later
 // call reads both close bits there and returns ErrClosed; the block itself
 // is freed only by the cleanup, after the handles are unreachable. What a
 // call in flight when the last Close lands can do is read zeros where an
 // item or a stamp was. Since both close bits are set before the pages go, a
 // reader that finds zeros also finds the ring closed, if it looks after its
 // read. So every path that copies an item out of a slot (a pop, a DropOldest
-// eviction handed to a spout) must re-load `closed` after its last read of
+// eviction handed to a spout) must re-load `state` after its last read of
 // the slot, ordered after it (the seq_cst publish of head or of the stamp
 // that follows the copy, then the atomic load, does), and discard the item
 // if the channel is closed (both bits; a pop may discard as soon as its own
 // side is closed); every loop that waits on a stamp or a slot must also
-// watch `closed`, since a zeroed stamp may never change again. A push in
+// watch `state`, since a zeroed stamp may never change again. A push in
 // flight needs nothing: its write lands in a page dropped or freed with the
 // ring. The full argument is at sr_ring_reclaim in csrc/spillring.h.
 func (r *ring[T]) reclaim() {

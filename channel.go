@@ -97,7 +97,7 @@ func (p *Producer[T]) Push(v T) error {
 	// measurably faster (bench/README.md); Pop does the same with tryPop.
 	r := p.r
 	l := r.l
-	closed := atomic.LoadUint32(&l.closed)
+	closed := atomic.LoadUint32(&l.state)
 	if r.fast && closed == 0 {
 		t := l.tail
 		if t-l.headCache < r.cap {
@@ -108,7 +108,7 @@ func (p *Producer[T]) Push(v T) error {
 				r.wakeConsumer() // W1: one load of a word nobody writes
 			}
 			// F1: closed again, after publishing (drain.go).
-			if atomic.LoadUint32(&l.closed) != 0 {
+			if atomic.LoadUint32(&l.state) != 0 {
 				return p.settled(t)
 			}
 			runtime.KeepAlive(r) // see ring.close
@@ -123,7 +123,7 @@ func (p *Producer[T]) Push(v T) error {
 			if r.park {
 				r.wakeConsumer()
 			}
-			if atomic.LoadUint32(&l.closed) != modeMulti { // F1
+			if atomic.LoadUint32(&l.state) != modeMulti { // F1
 				return p.settled(t)
 			}
 			runtime.KeepAlive(r)
@@ -504,7 +504,7 @@ func (r *ring[T]) popBatch(dst []T) int {
 // Close, or the producer side closed and drained (F2, drain.go). Until the
 // consumer seals, a closed producer side still has items to hand out.
 func (r *ring[T]) popStep() (v T, ok, done bool) {
-	c := atomic.LoadUint32(&r.l.closed)
+	c := atomic.LoadUint32(&r.l.state)
 	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
 		return v, false, true
 	}
@@ -522,7 +522,7 @@ func (r *ring[T]) popStep() (v T, ok, done bool) {
 
 // popBatchStep is popStep for up to len(dst) items.
 func (r *ring[T]) popBatchStep(dst []T) (n int, done bool) {
-	c := atomic.LoadUint32(&r.l.closed)
+	c := atomic.LoadUint32(&r.l.state)
 	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
 		return 0, true
 	}
@@ -541,7 +541,7 @@ func (r *ring[T]) popBatchStep(dst []T) (n int, done bool) {
 // zeros. (The pop's release of head or its stamps came first: the reads of
 // the slots are ordered before this load.)
 func (r *ring[T]) consumerClosed() bool {
-	return atomic.LoadUint32(&r.l.closed)&closedConsumer != 0
+	return atomic.LoadUint32(&r.l.state)&closedConsumer != 0
 }
 
 // Pop removes and returns the oldest item, waiting per the WaitStrategy
@@ -554,7 +554,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 		c.own.enter("Consumer")
 		defer c.own.leave()
 	}
-	// The fast path, written out as in Push. `closed` is loaded after tail
+	// The fast path, written out as in Push. `state` is loaded after tail
 	// (U2): if that tail counts MPSC claims, the mode bit is seen. Any
 	// close bit sends Pop to popWait, which drains by F2.
 	r := c.r
@@ -564,7 +564,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 		// it lies below the known-ready end, or if its stamp names it: a
 		// run of one, what a single-item Push publishes (M3). Anything
 		// else goes through mpPop, which reads runs and mpStart.
-		if r.bp != DropOldest && atomic.LoadUint32(&l.closed) == modeMulti {
+		if r.bp != DropOldest && atomic.LoadUint32(&l.state) == modeMulti {
 			h, tc := l.head, l.tailCache
 			if tc != h || atomic.LoadUint64(r.stamp(h)) == stampFull(h) {
 				r.shadow.acquireTail()
@@ -590,7 +590,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			tc = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
 		}
-		if atomic.LoadUint32(&l.closed) == 0 && h != tc {
+		if atomic.LoadUint32(&l.state) == 0 && h != tc {
 			l.tailCache = tc
 			s := r.slot(h)
 			v := *s
@@ -611,7 +611,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			return v, nil
 		}
 	}
-	if atomic.LoadUint32(&l.closed) == modeMulti {
+	if atomic.LoadUint32(&l.state) == modeMulti {
 		// MPSC mode: one try before setting up a wait. From now on Pop
 		// leaves the SPSC fast path out: its read of tail, the line every
 		// producer's claim writes, would only slow the claims down.

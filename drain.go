@@ -4,7 +4,7 @@ import "sync/atomic"
 
 // Closing without losing an item: F1-F3 of csrc/spillring.h, the Go side.
 //
-// A push checks `closed` before it starts, but a Close from another
+// A push checks `state` before it starts, but a Close from another
 // goroutine (or the last producer handle's Close) can land while the push
 // runs. Checking first and publishing after leaves a window in which the
 // consumer sees the close, finds the ring empty, reports "closed and
@@ -12,7 +12,7 @@ import "sync/atomic"
 // returned nil. So:
 //
 //   - F1: every producer publishes (R1 or M2, sequentially consistent) and
-//     only then loads `closed`. If the producer side is still open, the push
+//     only then loads `state`. If the producer side is still open, the push
 //     has succeeded: a consumer that later sees the close and then loads the
 //     index or stamps sees the item (store->load on both sides in one total
 //     order, as in W1).
@@ -44,7 +44,7 @@ func drainDist(d, seq uint64) int64 { return int64(seq<<1-d&^drainSealed) >> 1 }
 // the end of what the push took, end unless the producer side closed
 // meanwhile and the consumer had already sealed (F2).
 func (r *ring[T]) published(start, end uint64) uint64 {
-	if atomic.LoadUint32(&r.l.closed)&closedProducer == 0 {
+	if atomic.LoadUint32(&r.l.state)&closedProducer == 0 {
 		return end
 	}
 	return r.settle(start, end)

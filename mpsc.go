@@ -60,7 +60,7 @@ func (r *ring[T]) releaseProducer() bool {
 func (r *ring[T]) upgrade() {
 	l := r.l
 	atomic.StoreUint64(&l.mpStart, l.tail)
-	atomic.OrUint32(&l.closed, modeMulti)
+	atomic.OrUint32(&l.state, modeMulti)
 	runtime.KeepAlive(r)
 }
 

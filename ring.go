@@ -12,7 +12,7 @@ import (
 // adjacent-line prefetcher moves them in pairs (SR_LINE in csrc/spillring.h).
 const lineSize = 128
 
-// Bits of ringLayout.closed (SR_CLOSED_*, SR_MULTI in csrc/spillring.h).
+// Bits of ringLayout.state (SR_CLOSED_*, SR_MULTI in csrc/spillring.h).
 const (
 	closedProducer = 1
 	closedConsumer = 2
@@ -60,11 +60,12 @@ type ringLayout struct {
 	tailCache uint64
 	_         [lineSize - 8]byte
 
-	// Line 5: control words; prodWait and consWait are the W1 futex words,
+	// Line 5: control words; state holds the close bits and the mode bit
+	// (modeMulti), prodWait and consWait are the W1 futex words,
 	// producers counts open producer handles, mpStart is U1's first
 	// stamp-published sequence, drain settles a close with the pushes in
 	// flight (F2, drain.go).
-	closed    uint32
+	state     uint32
 	prodWait  uint32
 	consWait  uint32
 	producers uint32
@@ -140,12 +141,12 @@ func (r *ring[T]) buf() []T { return unsafe.Slice((*T)(r.slots), r.cap) }
 // lost (bench/README.md).
 func publish(addr *uint64, v uint64) { atomic.StoreUint64(addr, v) }
 
-// closedBits is the close bits of the `closed` word; an L1 hit in the
+// closedBits is the close bits of the `state` word; an L1 hit in the
 // steady state, since it is written only by Close and the upgrade (U1).
-func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.closed) & closedMask }
+func (r *ring[T]) closedBits() uint32 { return atomic.LoadUint32(&r.l.state) & closedMask }
 
 // multi reports whether the ring is in MPSC mode (U1).
-func (r *ring[T]) multi() bool { return atomic.LoadUint32(&r.l.closed)&modeMulti != 0 }
+func (r *ring[T]) multi() bool { return atomic.LoadUint32(&r.l.state)&modeMulti != 0 }
 
 // --- Both protocols: copying, settling and evicting. ---
 
@@ -178,7 +179,7 @@ func (r *ring[T]) evictOwned(old uint64) error {
 	}
 	atomic.AddUint64(&r.l.evicted, 1)
 	v := *r.slot(old)
-	if atomic.LoadUint32(&r.l.closed)&closedConsumer != 0 {
+	if atomic.LoadUint32(&r.l.state)&closedConsumer != 0 {
 		return nil
 	}
 	return r.evict(v)
@@ -253,9 +254,9 @@ func (r *ring[T]) evicted() uint64 {
 }
 
 // close sets side's bit (seq_cst, the closer's half of W1) and wakes every
-// sleeper so each re-checks `closed`. It reports whether side was open.
+// sleeper so each re-checks `state`. It reports whether side was open.
 func (r *ring[T]) close(side uint32) bool {
-	old := atomic.OrUint32(&r.l.closed, side)
+	old := atomic.OrUint32(&r.l.state, side)
 	r.wakeConsumer()
 	r.wakeProducer()
 	// The close that sets the second bit (of concurrent ones, exactly one)

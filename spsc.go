@@ -17,7 +17,7 @@ import (
 func (r *ring[T]) loadTail() (uint64, bool) {
 	t := atomic.LoadUint64(&r.l.tail) // A1
 	r.shadow.acquireTail()
-	return t, atomic.LoadUint32(&r.l.closed)&modeMulti == 0 // U2: after A1
+	return t, atomic.LoadUint32(&r.l.state)&modeMulti == 0 // U2: after A1
 }
 
 // --- Producer side. Only the producer's goroutine calls these. ---

@@ -27,7 +27,7 @@ type parker interface {
 	share()
 }
 
-// errWaitClosed tells a producer's caller that `closed` changed.
+// errWaitClosed tells a producer's caller that `state` changed.
 var errWaitClosed = ErrClosed
 
 // await waits, per the wait strategy, until ready reports true. ready is the

@@ -93,7 +93,7 @@ static inline void sr_wake(const struct sr_ring *r, _Atomic uint32_t *w)
 		sr_futex_wake(w, sr_shared(r));
 }
 
-/* R1: seq_cst, for F1's load of closed after it (and W1's of cons_wait
+/* R1: seq_cst, for F1's load of state after it (and W1's of cons_wait
  * under Park). An exchange: one locked instruction on x86, where a seq_cst
  * store may compile to a store and a fence. */
 static inline void sr_publish_tail(struct sr_ring *r, uint64_t t)
@@ -114,7 +114,7 @@ static inline void sr_publish_head(struct sr_ring *r, uint64_t h)
 	sr_wake(r, &r->prod_wait);
 }
 
-/* M2's memory order: seq_cst, the store that F1's load of closed (and W1's
+/* M2's memory order: seq_cst, the store that F1's load of state (and W1's
  * of cons_wait under Park) must not pass. (A release store per item and one
  * seq_cst fence per batch would do, but sanitizers do not model fences.) */
 static inline memory_order sr_stamp_order(const struct sr_ring *r)
@@ -156,7 +156,7 @@ static uint64_t sr_settle(struct sr_ring *r, uint64_t start, uint64_t end)
 /* F1, right after the seq_cst publish of [start, end). */
 static inline uint64_t sr_published(struct sr_ring *r, uint64_t start, uint64_t end)
 {
-	if (!(atomic_load(&r->closed) & SR_CLOSED_PRODUCER))
+	if (!(atomic_load(&r->state) & SR_CLOSED_PRODUCER))
 		return end;
 	return sr_settle(r, start, end);
 }
@@ -199,7 +199,7 @@ static inline uint64_t sr_run_rest(const struct sr_ring *r, uint64_t seq, uint64
 static inline bool sr_can_go(const struct sr_ring *r, bool for_data)
 {
 	struct sr_ring *m = (struct sr_ring *)r;
-	uint32_t c = atomic_load(&m->closed);
+	uint32_t c = atomic_load(&m->state);
 	uint64_t h, t;
 
 	if (c & SR_CLOSED_MASK)
@@ -237,10 +237,10 @@ static inline void sr_park(struct sr_ring *r, bool for_data)
 	 * sole waiter may clear its word: in MPSC mode several producers share
 	 * prod_wait, and clearing it could hide another's flag from the waker
 	 * (a lost wake-up). There only a waker's exchange clears it; a flag
-	 * left over costs one spurious FUTEX_WAKE. Relaxed load of closed: a
+	 * left over costs one spurious FUTEX_WAKE. Relaxed load of state: a
 	 * producer in MPSC mode has seen SR_MULTI before (it chose the MPSC
 	 * path), so it reads the bit again. */
-	if (for_data || !(atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_MULTI))
+	if (for_data || !(atomic_load_explicit(&r->state, memory_order_relaxed) & SR_MULTI))
 		atomic_store_explicit(w, 0, memory_order_relaxed);
 }
 
@@ -362,7 +362,7 @@ static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun
 
 /* --- Producer --- */
 
-/* Every push loads `closed` once. Relaxed: a close orders nothing for the
+/* Every push loads `state` once. Relaxed: a close orders nothing for the
  * producer, and SR_MULTI needs no ordering either: the producer that ran
  * U1 set it itself, and every other producer was registered after it
  * (sr_ring_add_producer happens before that producer's first push). So a
@@ -370,7 +370,7 @@ static inline void sr_wait_step(struct sr_ring *r, bool for_data, uint32_t *spun
  * costs nothing more than the close check it always had. */
 static inline uint32_t sr_push_state(const struct sr_ring *r)
 {
-	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_relaxed);
+	return atomic_load_explicit(&((struct sr_ring *)r)->state, memory_order_relaxed);
 }
 
 /* Items in and out of the ring's slots (copy.h). */
@@ -468,7 +468,7 @@ static inline bool sr_evict_owned(struct sr_ring *r, uint64_t x, void *evicted_o
 		return false;
 	if (evicted_out) {
 		memcpy(evicted_out, sr_ring_slot(r, x), r->elem_size);
-		*handed = !(atomic_load(&r->closed) & SR_CLOSED_CONSUMER);
+		*handed = !(atomic_load(&r->state) & SR_CLOSED_CONSUMER);
 	}
 	return true;
 }
@@ -481,7 +481,7 @@ static inline bool sr_evict_pause(struct sr_ring *r, unsigned *spins)
 		sr_relax();
 		return true;
 	}
-	if (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_CLOSED_CONSUMER)
+	if (atomic_load_explicit(&r->state, memory_order_relaxed) & SR_CLOSED_CONSUMER)
 		return false;
 	sched_yield();
 	return true;
@@ -503,7 +503,7 @@ static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out,
 		uint64_t h = t - r->capacity;
 		/* C1: winning head makes seq h ours; its slot holds our own
 		 * write, so copying it out needs no further ordering. seq_cst:
-		 * F3's load of closed follows. */
+		 * F3's load of state follows. */
 		if (atomic_compare_exchange_strong(&r->head, &h, h + 1))
 			return sr_evict_owned(r, t - r->capacity, evicted_out, handed);
 		/* The consumer claimed h and is copying it out: its R3 is a
@@ -702,7 +702,7 @@ static inline uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want)
 		 * after SR_MULTI was set and releases tail, so if the bit is
 		 * still clear here, the tail is all R1. Only then may it become
 		 * tail_cache, which M3 reads as "published up to". */
-		if (atomic_load_explicit(&r->closed, memory_order_acquire) & SR_MULTI)
+		if (atomic_load_explicit(&r->state, memory_order_acquire) & SR_MULTI)
 			return SR_AVAIL_MULTI;
 		r->tail_cache = t;
 		avail = sr_dist(h, t);
@@ -770,7 +770,7 @@ static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, uint64_t n
  * after the seq_cst load that saw SR_CLOSED_PRODUCER. */
 static bool sr_ready_at(struct sr_ring *r, uint64_t h)
 {
-	if (atomic_load(&r->closed) & SR_MULTI) {
+	if (atomic_load(&r->state) & SR_MULTI) {
 		uint64_t s = atomic_load(sr_ring_stamp(r, h));
 
 		if (r->backpressure == SR_DROP_OLDEST)
@@ -811,7 +811,7 @@ static bool sr_drained(struct sr_ring *r)
 
 	if (sr_ready_at(r, h))
 		return false;
-	if ((atomic_load(&r->closed) & SR_MULTI) && sr_published_past(r, h))
+	if ((atomic_load(&r->state) & SR_MULTI) && sr_published_past(r, h))
 		return false;
 	d = atomic_load(&r->drain);
 	for (;;) {
@@ -834,7 +834,7 @@ static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	/* U2: an acquire load that sees SR_MULTI (the caller saw it, so this
 	 * does) makes U1's mp_start and the R1-published items below it ours:
 	 * relaxed load of mp_start. */
-	(void)atomic_load_explicit(&r->closed, memory_order_acquire);
+	(void)atomic_load_explicit(&r->state, memory_order_acquire);
 	ms = atomic_load_explicit(&r->mp_start, memory_order_relaxed);
 	/* Block/Reject: we are the only writer of head. DropOldest: the
 	 * producers move it too, and C1 settles who owns what. */
@@ -844,7 +844,7 @@ static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 		if (n == 0) {
 			/* Closed and drained only by F2: SR_CLOSED_PRODUCER
 			 * seen (seq_cst), then nothing to take, then a seal. */
-			if (!(atomic_load(&r->closed) & SR_CLOSED_PRODUCER))
+			if (!(atomic_load(&r->state) & SR_CLOSED_PRODUCER))
 				return partial ? 0 : -EAGAIN;
 			if (drop)
 				h = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -870,7 +870,7 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	/* Relaxed: our own close orders nothing we read, and SR_MULTI is only
 	 * a hint here (sr_pop_mp and sr_avail load it with acquire). One test
 	 * for both keeps the SPSC path as it was. */
-	c = atomic_load_explicit(&r->closed, memory_order_relaxed);
+	c = atomic_load_explicit(&r->state, memory_order_relaxed);
 	if (c) {
 		/* Sealed (F2): nothing past the seal is ever popped. Only we
 		 * seal, so our own seal is what this load can see. */
@@ -891,7 +891,7 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 		if (n == 0) {
 			/* F2: SR_CLOSED_PRODUCER seen (seq_cst), then a tail
 			 * read after it, then a seal if that is still empty. */
-			c = atomic_load(&r->closed);
+			c = atomic_load(&r->state);
 			if (c & SR_MULTI)
 				return sr_pop_mp(r, dst, want, partial);
 			if (!(c & SR_CLOSED_PRODUCER))
@@ -899,7 +899,7 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 			/* A1, then U2 (no upgrade follows a close, but the
 			 * rule costs nothing here). */
 			uint64_t t = atomic_load(&r->tail);
-			if (atomic_load_explicit(&r->closed, memory_order_acquire) & SR_MULTI)
+			if (atomic_load_explicit(&r->state, memory_order_acquire) & SR_MULTI)
 				return sr_pop_mp(r, dst, want, partial);
 			if (sr_dist(h, t) > 0 && (uint64_t)sr_dist(h, t) <= r->capacity) {
 				r->tail_cache = t;
@@ -959,26 +959,26 @@ SR_API int sr_ring_add_producer(struct sr_ring *r)
 	do {
 		/* 0: every producer has closed; the side never reopens. The
 		 * caller's own reference keeps p >= 1 unless it was misused. */
-		if (p == 0 || (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_CLOSED_MASK))
+		if (p == 0 || (atomic_load_explicit(&r->state, memory_order_relaxed) & SR_CLOSED_MASK))
 			return -EPIPE;
 	} while (!atomic_compare_exchange_weak_explicit(&r->producers, &p, p + 1, memory_order_relaxed,
 							memory_order_relaxed));
 	/* Before the upgrade the caller is the sole producer, so no other
 	 * thread can be in here at once; after it the bit is never cleared.
 	 * Relaxed: the caller's own write of SR_MULTI, if any. */
-	if (atomic_load_explicit(&r->closed, memory_order_relaxed) & SR_MULTI)
+	if (atomic_load_explicit(&r->state, memory_order_relaxed) & SR_MULTI)
 		return 0;
 	/* U1: no push of ours is in flight, so tail (ours, relaxed) is all
 	 * published by R1. mp_start first, then the bit, both seq_cst: whoever
 	 * sees the bit (acquire) sees mp_start and everything below it. */
 	atomic_store(&r->mp_start, atomic_load_explicit(&r->tail, memory_order_relaxed));
-	atomic_fetch_or(&r->closed, SR_MULTI);
+	atomic_fetch_or(&r->state, SR_MULTI);
 	return 0;
 }
 
 SR_API int sr_ring_is_multi(const struct sr_ring *r)
 {
-	return (atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_acquire) & SR_MULTI) != 0;
+	return (atomic_load_explicit(&((struct sr_ring *)r)->state, memory_order_acquire) & SR_MULTI) != 0;
 }
 
 /* --- Any thread --- */
@@ -1003,7 +1003,7 @@ SR_API int sr_ring_close(struct sr_ring *r, uint32_t side)
 	}
 	/* seq_cst: against a W1 waiter's store of its word and load of
 	 * closed; and a release of everything this side published before. */
-	if (atomic_fetch_or(&r->closed, side) & side)
+	if (atomic_fetch_or(&r->state, side) & side)
 		return -EPIPE;
 	/* Close is rare: wake both sides without asking whether they sleep. */
 	atomic_exchange(&r->prod_wait, 0);
@@ -1015,7 +1015,7 @@ SR_API int sr_ring_close(struct sr_ring *r, uint32_t side)
 
 SR_API uint32_t sr_ring_closed(const struct sr_ring *r)
 {
-	return atomic_load_explicit(&((struct sr_ring *)r)->closed, memory_order_acquire) & SR_CLOSED_MASK;
+	return atomic_load_explicit(&((struct sr_ring *)r)->state, memory_order_acquire) & SR_CLOSED_MASK;
 }
 
 /* A snapshot. In MPSC mode tail counts claimed sequences, some of which
@@ -1148,7 +1148,7 @@ SR_API int sr_ring_reclaim(struct sr_ring *r)
 		return -EINVAL;
 	/* seq_cst: the load sees the bits of every close that happened
 	 * before; close bits are never cleared. */
-	if ((atomic_load(&r->closed) & SR_CLOSED_MASK) != SR_CLOSED_MASK)
+	if ((atomic_load(&r->state) & SR_CLOSED_MASK) != SR_CLOSED_MASK)
 		return -EBUSY;
 	if (atomic_exchange(&r->reclaimed, 1))
 		return -EALREADY;

@@ -49,7 +49,7 @@
  *      of stamp = SR_STAMP_FREE(seq + capacity)
  *      -> A3 producer: acquire load of the stamp before writing that slot.
  *   W1 Park: the waiter stores its wait word = 1 (seq_cst), re-checks the
- *      index and `closed` (seq_cst loads), then futex-waits on the word
+ *      index and `state` (seq_cst loads), then futex-waits on the word
  *      while it is still 1. The waker publishes its index with a seq_cst
  *      store, loads the wait word (seq_cst) and, only if it is 1, exchanges
  *      it to 0 and calls FUTEX_WAKE. Store->load on both sides in one total
@@ -70,11 +70,11 @@
  * Multi-producer (MPSC) mode:
  *   U1 upgrade: the ring's sole producer, with no push of its own in flight,
  *      stores mp_start = tail (everything below it was published by R1),
- *      then sets SR_MULTI in `closed` (seq_cst RMW). The bit is never
- *      cleared. Every push checks `closed` first and takes the MPSC path
+ *      then sets SR_MULTI in `state` (seq_cst RMW). The bit is never
+ *      cleared. Every push checks `state` first and takes the MPSC path
  *      once it sees the bit.
  *   U2 consumer: a tail read by A1 may already count MPSC claims. So the
- *      consumer loads `closed` (acquire) AFTER every A1 load; if SR_MULTI is
+ *      consumer loads `state` (acquire) AFTER every A1 load; if SR_MULTI is
  *      set it trusts that tail only up to mp_start, and reads sequences from
  *      mp_start on by M3. (SR_MULTI seen => mp_start seen, by U1's order.)
  *   M1 claim: in MPSC mode `tail` is the next sequence to claim, not to
@@ -109,13 +109,13 @@
  *
  * Closing without losing an item. A close may land while a push runs (it
  * may come from another thread than the pushing one), so a check of
- * `closed` before the push cannot tell whether the consumer will see it.
+ * `state` before the push cannot tell whether the consumer will see it.
  * The promise: a push that returns success has put its items in the ring,
  * and the consumer pops each (or DropOldest evicts and counts it) exactly
  * once; a push that fails did not take them. "Closed and drained" (-EPIPE
  * from a pop) comes only after every such item was popped.
  *   F1 publish, then check: every producer publishes (R1, M2) with a
- *      seq_cst store and only then loads `closed` (seq_cst). If
+ *      seq_cst store and only then loads `state` (seq_cst). If
  *      SR_CLOSED_PRODUCER is clear, the push succeeded: a consumer that
  *      sees the bit later (seq_cst load) and then loads tail or the stamps
  *      sees the items (store->load on both sides in one total order, as W1).
@@ -226,7 +226,7 @@ enum sr_wait {
 /* The longest spin SR_WAIT_ADAPTIVE takes, in nanoseconds. */
 #define SR_MAX_SPIN_NS UINT32_C(1000000000)
 
-/* Bits of `closed`. */
+/* Bits of `state`. */
 #define SR_CLOSED_PRODUCER 1u
 #define SR_CLOSED_CONSUMER 2u
 #define SR_MULTI 4u /* not a close: the ring is in MPSC mode (U1) */
@@ -289,13 +289,13 @@ struct sr_ring {
 	 * of the runs it knows are published (M3). */
 	SR_ALIGNAS(SR_LINE) uint64_t tail_cache;
 
-	/* Line 5: rarely written control words. closed holds SR_CLOSED_* and
-	 * SR_MULTI; prod_wait / cons_wait are the futex words of W1 (producers
+	/* Line 5: rarely written control words. state holds the close bits
+	 * (SR_CLOSED_*) and the mode bit (SR_MULTI: the ring is MPSC); prod_wait / cons_wait are the futex words of W1 (producers
 	 * waiting for space / the consumer waiting for data); producers counts
 	 * open producer handles; mp_start is the first sequence published by
 	 * stamps (valid once SR_MULTI is set, U1); drain settles a close with
 	 * the pushes in flight (F2). */
-	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint32_t) closed;
+	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint32_t) state;
 	SR_ATOMIC(uint32_t) prod_wait;
 	SR_ATOMIC(uint32_t) cons_wait;
 	SR_ATOMIC(uint32_t) producers;
@@ -308,7 +308,7 @@ SR_STATIC_ASSERT(offsetof(struct sr_ring, tail) == 1 * SR_LINE, "tail line");
 SR_STATIC_ASSERT(offsetof(struct sr_ring, head_cache) == 2 * SR_LINE, "producer line");
 SR_STATIC_ASSERT(offsetof(struct sr_ring, head) == 3 * SR_LINE, "head line");
 SR_STATIC_ASSERT(offsetof(struct sr_ring, tail_cache) == 4 * SR_LINE, "consumer line");
-SR_STATIC_ASSERT(offsetof(struct sr_ring, closed) == 5 * SR_LINE, "control line");
+SR_STATIC_ASSERT(offsetof(struct sr_ring, state) == 5 * SR_LINE, "control line");
 SR_STATIC_ASSERT(sizeof(struct sr_ring) == 6 * SR_LINE, "header is six lines");
 
 /* Slot of sequence `seq`. */
@@ -353,7 +353,7 @@ SR_API void sr_ring_release(struct sr_ring *r);
  * and a handle's owner may still call into the ring meanwhile, so it must
  * not be unmapped. It returns, with madvise(MADV_DONTNEED), every page
  * that lies wholly inside the slot and stamp area (up to the end of the
- * mapping); the header's page, which holds every index, `closed`, the wait
+ * mapping); the header's page, which holds every index, `state`, the wait
  * words and `refs`, is never touched. It returns 0, or does nothing and
  * returns -EINVAL if sr_ring_new did not map r (a ring laid out by
  * sr_ring_init in caller memory is never advised), -EBUSY if a side is
@@ -371,7 +371,7 @@ SR_API void sr_ring_release(struct sr_ring *r);
  * before it returns), so a reader that finds zeros finds the ring closed
  * too, if it looks after its read. Hence, after sr_ring_reclaim may run:
  *   - a side that copies items out of slots (a pop, or a DropOldest
- *     eviction) must re-load `closed` AFTER its last read of the slots,
+ *     eviction) must re-load `state` AFTER its last read of the slots,
  *     ordered after that read (on x86 every load is; elsewhere the
  *     seq_cst/release publish of head or the stamp that follows the copy,
  *     then a seq_cst load, or an acquire fence, gives the order), and
@@ -379,7 +379,7 @@ SR_API void sr_ring_release(struct sr_ring *r);
  *     discard when its own side is closed): the items are gone anyway,
  *     since a consumer that closed discards what it did not pop;
  *   - every loop that waits for a stamp or a slot to change must also
- *     watch `closed`: a zeroed stamp means "free for sequence 0" and
+ *     watch `state`: a zeroed stamp means "free for sequence 0" and
  *     "full for no sequence", and may never change again;
  *   - a write (a push in flight) needs nothing: it lands in a page that
  *     is dropped or freed with the ring. */

@@ -32,7 +32,7 @@ extern "C" {
 			SR_L_RING(total_size) SR_L_RING(flags) SR_L_RING(refs)                     \
 			SR_L_RING(reclaimed) SR_L_RING(tail) SR_L_RING(head_cache)                 \
 			SR_L_RING(evicted) SR_L_RING(head) SR_L_RING(tail_cache)                   \
-			SR_L_RING(closed) SR_L_RING(prod_wait) SR_L_RING(cons_wait)                \
+			SR_L_RING(state) SR_L_RING(prod_wait) SR_L_RING(cons_wait)                \
 			SR_L_RING(producers) SR_L_RING(mp_start) SR_L_RING(drain)                  \
 			sizeof(struct sr_ring), SR_L_ALIGNOF(struct sr_ring),                      \
 			SR_L_SPILL(magic) SR_L_SPILL(version) SR_L_SPILL(refs)                     \
