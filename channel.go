@@ -476,27 +476,39 @@ type Consumer[T any] struct {
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the
-// backpressure mode. The SPSC paths switch to MPSC themselves if an upgrade
-// lands between this check and their tail read (U2).
+// backpressure mode: the one place the consumer picks SPSC or MPSC. An SPSC
+// path that finds an upgrade landed under it (U2) reports it, and the MPSC
+// path takes over.
 func (r *ring[T]) pop() (T, bool) {
-	switch {
-	case r.multi():
-		return r.mpPop()
-	case r.bp == DropOldest:
-		return r.popEvictMode()
+	if !r.multi() {
+		var v T
+		var ok, upgraded bool
+		if r.bp == DropOldest {
+			v, ok, upgraded = r.popEvictMode()
+		} else {
+			v, ok, upgraded = r.tryPop()
+		}
+		if !upgraded {
+			return v, ok
+		}
 	}
-	return r.tryPop()
+	return r.mpPop()
 }
 
 // popBatch dispatches a non-blocking batch pop, as pop does.
 func (r *ring[T]) popBatch(dst []T) int {
-	switch {
-	case r.multi():
-		return r.mpPopBatch(dst)
-	case r.bp == DropOldest:
-		return r.popClaim(dst)
+	if !r.multi() {
+		n := 0
+		if r.bp == DropOldest {
+			n = r.popClaim(dst)
+		} else {
+			n = r.popBurst(dst)
+		}
+		if n != upgradedU2 {
+			return n
+		}
 	}
-	return r.popBurst(dst)
+	return r.mpPopBatch(dst)
 }
 
 // popStep is the consumer's one non-blocking step behind every Pop form: an

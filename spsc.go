@@ -8,8 +8,14 @@ import (
 // The single-producer (SPSC) protocol of a ring: csrc/spillring.h
 // specifies it (R1, A1, R2, A2; C1, R3, A3 under DropOldest), and this is
 // the Go side, quoting the same labels. A ring is SPSC until its Producer
-// is cloned (mpsc.go); channel.go picks the protocol, and the SPSC consumer
-// switches to MPSC itself if it finds the upgrade under it (U2).
+// is cloned (mpsc.go); channel.go picks the protocol, and an SPSC pop that
+// finds the upgrade under it (U2) says so, for channel.go to switch. Calls
+// go one way: channel.go to spsc.go and mpsc.go, and both to ring.go.
+
+// upgradedU2 is what an SPSC batch pop returns instead of a count when it
+// finds the ring upgraded under it (U2): the caller (ring.popBatch) goes on
+// with the MPSC protocol. The single pops report it with a third result.
+const upgradedU2 = -1
 
 // loadTail is the consumer's A1 under U2: the published tail, and false if
 // the ring has become MPSC, in which case the tail may count claims that are
@@ -144,29 +150,30 @@ func (r *ring[T]) freeSlot(t uint64) (bool, error) {
 
 // --- Consumer side. Only the consumer's goroutine calls these. ---
 
-// tryPop takes the oldest item if there is one (Block and Reject modes).
-func (r *ring[T]) tryPop() (T, bool) {
+// tryPop takes the oldest item if there is one (Block and Reject modes), or
+// reports that the ring was upgraded under it (U2).
+func (r *ring[T]) tryPop() (v T, ok, upgraded bool) {
 	l := r.l
 	h := l.head // consumer is the sole writer in these modes
 	if h == l.tailCache {
 		t, spsc := r.loadTail()
 		if !spsc {
-			return r.mpPop()
+			return v, false, true // U2: MPSC from here on
 		}
 		l.tailCache = t
 		if h == t {
-			var zero T
-			return zero, false
+			return v, false, false
 		}
 	}
-	v := r.takeOne(h)
+	v = r.takeOne(h)
 	if r.park {
 		r.wakeProducer()
 	}
-	return v, true
+	return v, true, false
 }
 
-// popBurst moves up to len(dst) ready items into dst with one R2 store.
+// popBurst moves up to len(dst) ready items into dst with one R2 store and
+// returns how many, or upgradedU2.
 func (r *ring[T]) popBurst(dst []T) int {
 	l := r.l
 	h := l.head
@@ -174,7 +181,7 @@ func (r *ring[T]) popBurst(dst []T) int {
 	if avail < uint64(len(dst)) {
 		t, spsc := r.loadTail()
 		if !spsc {
-			return r.mpPopBatch(dst)
+			return upgradedU2
 		}
 		l.tailCache = t
 		avail = t - h
@@ -194,7 +201,7 @@ func (r *ring[T]) popBurst(dst []T) int {
 
 // popClaim takes up to max items under DropOldest by winning the CAS on head
 // (C1) against the producer's evictions, copies them into dst, and frees
-// their slots (R3). It returns how many it took.
+// their slots (R3). It returns how many it took, or upgradedU2.
 func (r *ring[T]) popClaim(dst []T) int {
 	l := r.l
 	for {
@@ -203,7 +210,7 @@ func (r *ring[T]) popClaim(dst []T) int {
 		if avail > r.cap || avail < uint64(len(dst)) {
 			t, spsc := r.loadTail()
 			if !spsc {
-				return r.mpPopBatch(dst)
+				return upgradedU2
 			}
 			l.tailCache = t
 			avail = t - h
@@ -230,11 +237,14 @@ func (r *ring[T]) popClaim(dst []T) int {
 	}
 }
 
-// popEvictMode takes one item under DropOldest.
-func (r *ring[T]) popEvictMode() (T, bool) {
+// popEvictMode takes one item under DropOldest, as tryPop does.
+func (r *ring[T]) popEvictMode() (v T, ok, upgraded bool) {
 	var one [1]T
-	if r.popClaim(one[:]) == 0 {
-		return one[0], false
+	switch r.popClaim(one[:]) {
+	case upgradedU2:
+		return one[0], false, true
+	case 0:
+		return one[0], false, false
 	}
-	return one[0], true
+	return one[0], true, false
 }
