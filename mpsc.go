@@ -182,14 +182,7 @@ func (r *ring[T]) mpPushEvict(vs []T) (int, error) {
 		r.mpPublish(end, vs[i:i+1])
 		end++
 	}
-	k, cerr := r.took(t, end)
-	if cerr == nil && end != t+n {
-		cerr = ErrClosed
-	}
-	if cerr != nil {
-		return k, cerr
-	}
-	return k, err
+	return r.evictTook(t, end, len(vs), err)
 }
 
 // mpFreeSlot makes the slot of seq t free for its producer under

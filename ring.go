@@ -159,6 +159,21 @@ func (r *ring[T]) took(t, end uint64) (int, error) {
 	return int(end - t), nil
 }
 
+// evictTook finishes a DropOldest push of want items whose slots [t, end)
+// it published (end-t < want if the consumer closed first): F1, then
+// ErrClosed if a close kept any item out, else spoutErr, the evict spout's
+// first error.
+func (r *ring[T]) evictTook(t, end uint64, want int, spoutErr error) (int, error) {
+	n, err := r.took(t, end)
+	if err == nil && n < want {
+		err = ErrClosed
+	}
+	if err != nil {
+		return n, err
+	}
+	return n, spoutErr
+}
+
 // copyIn writes vs into the slots of seq t.. (at most two segments).
 func (r *ring[T]) copyIn(t uint64, vs []T) {
 	buf := r.buf()

@@ -110,14 +110,7 @@ func (r *ring[T]) pushEvict(vs []T) (int, error) {
 	if r.park {
 		r.wakeConsumer()
 	}
-	n, cerr := r.took(t0, t)
-	if cerr == nil && n < len(vs) {
-		cerr = ErrClosed
-	}
-	if cerr != nil {
-		return n, cerr
-	}
-	return n, err
+	return r.evictTook(t0, t, len(vs), err)
 }
 
 // freeSlot makes the slot of seq t free for the producer: either the
