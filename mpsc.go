@@ -206,13 +206,9 @@ func (r *ring[T]) mpFreeSlot(t uint64) (bool, error) {
 			}
 		}
 		// The consumer is copying seq old out, an older seq is still being
-		// evicted, or seq old's producer has not published yet. A closed
-		// consumer may never free it.
-		if spins > 64 {
-			if r.closedBits()&closedConsumer != 0 {
-				return false, nil
-			}
-			runtime.Gosched()
+		// evicted, or seq old's producer has not published yet.
+		if !r.evictPause(spins) {
+			return false, nil
 		}
 	}
 }

@@ -182,6 +182,20 @@ func (r *ring[T]) copyIn(t uint64, vs []T) {
 	copy(buf, vs[k:])
 }
 
+// evictPause is one pause of a DropOldest producer waiting for a slot
+// (sr_evict_pause): the one it waits for is a memcpy away, unless it was
+// descheduled, so after a few spins it yields; false means the consumer
+// has closed and may never free the slot.
+func (r *ring[T]) evictPause(spins int) bool {
+	if spins > 64 {
+		if r.closedBits()&closedConsumer != 0 {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
+}
+
 // evictOwned counts seq old, which this producer has just won by C1, as
 // evicted and hands it to the evict spout. After a close it settles first
 // (F3): an item past the consumer's seal was not taken and is not counted.

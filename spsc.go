@@ -130,13 +130,9 @@ func (r *ring[T]) freeSlot(t uint64) (bool, error) {
 			return true, r.evictOwned(old)
 		}
 		// The consumer claimed seq old and is copying it out; its R3
-		// store is a memcpy away. Yield in case it was descheduled, and
-		// give up if it closed: it may never free the slot.
-		if spins > 64 {
-			if r.closedBits()&closedConsumer != 0 {
-				return false, nil
-			}
-			runtime.Gosched()
+		// store is a memcpy away.
+		if !r.evictPause(spins) {
+			return false, nil
 		}
 	}
 }

@@ -15,6 +15,7 @@
  *	sr_push_evict(_mp)	pushEvict, mpPushEvict (DropOldest)
  *	sr_free_slot(_mp)	freeSlot, mpFreeSlot
  *	sr_evict_owned		evictOwned (F3)
+ *	sr_evict_pause		evictPause
  *	sr_published, sr_settle	published, settle (F1, F2)
  *	sr_avail, sr_take	tryPop, popBurst, popClaim, takeOne
  *	sr_ready		mpReady (M3)
