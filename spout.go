@@ -5,6 +5,14 @@ import (
 	"fmt"
 )
 
+// The spouts stay in this package rather than a spout subpackage: a
+// SpillRing is itself a Spout and takes one (so the interface must live
+// here), ToProducer wraps a Producer, and the pool's collection will hand
+// batches to spouts straight from C memory. A subpackage would have to
+// import this one for those while this one imports it for the interface:
+// a cycle, or an interface defined twice. The combinators share the
+// spout_*.go file prefix instead.
+
 // Spout is a sink for items: where a SpillRing puts what it evicts, where a
 // channel under DropOldest can route what it drops, and the building block
 // of pipelines. Spouts compose: most implementations wrap an inner spout.
