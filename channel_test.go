@@ -42,12 +42,12 @@ func newChan[T any](t testing.TB, cfg Config) (*Producer[T], *Consumer[T]) {
 }
 
 // startAt moves a fresh ring's sequences to seq, so a test runs across the
-// 2^64 wrap of the free-running counters.
+// 2^64 wrap of the free-running counters. (Stats then reads the sequences:
+// it counts from 0, where every production ring starts.)
 func startAt[T any](p *Producer[T], seq uint64) {
 	r := p.r
 	r.l.head, r.l.tail, r.l.headCache, r.l.tailCache = seq, seq, seq, seq
 	r.l.drain = seq << 1 // F2: nothing promised past the start
-	r.base = seq
 	if r.stamps != nil {
 		for i := uint64(0); i < r.cap; i++ {
 			s := seq + (i-seq)&r.mask // first seq >= start that maps to slot i

@@ -83,7 +83,6 @@ type ring[T any] struct {
 	stamps unsafe.Pointer // capacity uint64 stamps (DropOldest, MPSC mode)
 	mask   uint64
 	cap    uint64
-	base   uint64 // the sequences' starting value, for Stats
 
 	bp    Backpressure // what a push does when full (not "mode": that is SPSC/MPSC)
 	wait  WaitStrategy

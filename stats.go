@@ -77,8 +77,8 @@ func (r *ring[T]) snapshot() Stats {
 	evicted := atomic.LoadUint64(&l.evicted)
 	head, tail := r.bounds()
 	st := Stats{
-		Pushed:    tail - r.base,
-		Popped:    head - r.base - evicted,
+		Pushed:    tail, // sequences start at 0
+		Popped:    head - evicted,
 		Evicted:   evicted,
 		PopWaits:  r.stats.popWaits.Load(),
 		Len:       r.length(),
