@@ -476,7 +476,7 @@ type Consumer[T any] struct {
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the
-// backpressure mode: the one place the consumer picks SPSC or MPSC. An SPSC
+// backpressure: the one place the consumer picks SPSC or MPSC. An SPSC
 // path that finds an upgrade landed under it (U2) reports it, and the MPSC
 // path takes over.
 func (r *ring[T]) pop() (T, bool) {

@@ -121,7 +121,7 @@ func (r *ring[T]) runRest(seq, s uint64) (uint64, bool) {
 	return rest, s&1 == 1 && rest < r.cap
 }
 
-// mpTryPush pushes one item if there is room (Block and Reject modes), as
+// mpTryPush pushes one item if there is room (under Block and Reject), as
 // tryPush does: a run of one, written out rather than through mpPublish's
 // batch copy.
 func (r *ring[T]) mpTryPush(hc *uint64, v T) (bool, error) {

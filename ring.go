@@ -224,9 +224,9 @@ func (r *ring[T]) evict(v T) error {
 	return nil
 }
 
-// takeOne moves the ready item at head h out and releases its slot (R2);
-// Block and Reject modes, either producer mode. Small enough to inline: the
-// caller wakes a parked producer.
+// takeOne moves the ready item at head h out and releases its slot (R2),
+// under Block and Reject, in either mode (SPSC or MPSC). Small enough to
+// inline; the caller wakes a parked producer.
 func (r *ring[T]) takeOne(h uint64) T {
 	p := r.slot(h)
 	v := *p

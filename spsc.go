@@ -32,7 +32,7 @@ func (r *ring[T]) loadTail() (uint64, bool) {
 // (F1, drain.go): it reports the items it took, and ErrClosed for the ones
 // a close kept out.
 
-// tryPush appends v if there is room (Block and Reject modes): true if it
+// tryPush appends v if there is room (under Block and Reject): true if it
 // did, false with a nil error if the ring is full. The caller has checked
 // closed.
 func (r *ring[T]) tryPush(v T) (bool, error) {
@@ -58,7 +58,7 @@ func (r *ring[T]) tryPush(v T) (bool, error) {
 }
 
 // pushBurst appends as many of vs as fit now, in order, with one R1 store,
-// and returns how many it took (Block and Reject modes); ErrClosed if a
+// and returns how many it took (under Block and Reject); ErrClosed if a
 // close kept some of them out.
 func (r *ring[T]) pushBurst(vs []T) (int, error) {
 	l := r.l
@@ -139,7 +139,7 @@ func (r *ring[T]) freeSlot(t uint64) (bool, error) {
 
 // --- Consumer side. Only the consumer's goroutine calls these. ---
 
-// tryPop takes the oldest item if there is one (Block and Reject modes), or
+// tryPop takes the oldest item if there is one (under Block and Reject), or
 // reports that the ring was upgraded under it (U2).
 func (r *ring[T]) tryPop() (v T, ok, upgraded bool) {
 	l := r.l
