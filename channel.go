@@ -500,7 +500,7 @@ func (r *ring[T]) popBatch(dst []T) int {
 	if !r.multi() {
 		n := 0
 		if r.bp == DropOldest {
-			n = r.popClaim(dst)
+			n = r.popWin(dst)
 		} else {
 			n = r.popBurst(dst)
 		}

@@ -273,7 +273,7 @@ func (r *ring[T]) mpPop() (T, bool) {
 }
 
 // mpPopBatch moves up to len(dst) ready items into dst in MPSC mode and
-// releases their slots with one store (R2), or one C1 claim and their R3
+// releases their slots with one store (R2), or one C1 win and their R3
 // stamps under DropOldest.
 func (r *ring[T]) mpPopBatch(dst []T) int {
 	l := r.l

@@ -129,7 +129,7 @@ func (r *ring[T]) freeSlot(t uint64) (bool, error) {
 			// The producer owns seq old now; nobody else reads it.
 			return true, r.evictOwned(old)
 		}
-		// The consumer claimed seq old and is copying it out; its R3
+		// The consumer won seq old (C1) and is copying it out; its R3
 		// store is a memcpy away.
 		if !r.evictPause(spins) {
 			return false, nil
@@ -188,10 +188,10 @@ func (r *ring[T]) popBurst(dst []T) int {
 	return int(n)
 }
 
-// popClaim takes up to max items under DropOldest by winning the CAS on head
+// popWin takes up to max items under DropOldest by winning the CAS on head
 // (C1) against the producer's evictions, copies them into dst, and frees
 // their slots (R3). It returns how many it took, or upgradedU2.
-func (r *ring[T]) popClaim(dst []T) int {
+func (r *ring[T]) popWin(dst []T) int {
 	l := r.l
 	for {
 		h := atomic.LoadUint64(&l.head)
@@ -229,7 +229,7 @@ func (r *ring[T]) popClaim(dst []T) int {
 // popEvictMode takes one item under DropOldest, as tryPop does.
 func (r *ring[T]) popEvictMode() (v T, ok, upgraded bool) {
 	var one [1]T
-	switch r.popClaim(one[:]) {
+	switch r.popWin(one[:]) {
 	case upgradedU2:
 		return one[0], false, true
 	case 0:

@@ -17,7 +17,7 @@
  *	sr_evict_owned		evictOwned (F3)
  *	sr_evict_pause		evictPause
  *	sr_published, sr_settle	published, settle (F1, F2)
- *	sr_avail, sr_take	tryPop, popBurst, popClaim, takeOne
+ *	sr_avail, sr_take	tryPop, popBurst, popWin, takeOne
  *	sr_ready		mpReady (M3)
  *	sr_ready_at, sr_published_past, sr_drained
  *				readyAt, publishedPast, drained (F2)
@@ -489,7 +489,7 @@ static inline bool sr_evict_pause(struct sr_ring *r, unsigned *spins)
 }
 
 /* DropOldest: make the slot of seq t free, evicting seq t - capacity if the
- * consumer has not claimed it. Returns 1 if it evicted (and counts it), 0
+ * consumer has not won it (C1). Returns 1 if it evicted (and counts it), 0
  * if not, -1 if the consumer closed while the slot was not free. */
 static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
@@ -507,7 +507,7 @@ static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out,
 		 * F3's load of state follows. */
 		if (atomic_compare_exchange_strong(&r->head, &h, h + 1))
 			return sr_evict_owned(r, t - r->capacity, evicted_out, handed);
-		/* The consumer claimed h and is copying it out: its R3 is a
+		/* The consumer won h (C1) and is copying it out: its R3 is a
 		 * memcpy away, unless it was descheduled. */
 		if (!sr_evict_pause(r, &spins))
 			return -1;
@@ -565,7 +565,7 @@ static inline int sr_free_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_o
 			uint64_t e = h;
 
 			/* C1: only t's producer evicts h, and only from head
-			 * == h; the consumer claims h only after reading the
+			 * == h; the consumer wins h only after reading the
 			 * same full stamp. seq_cst: F3 follows. */
 			if (atomic_compare_exchange_strong(&r->head, &e, h + 1))
 				return sr_evict_owned(r, h, evicted_out, handed);

@@ -43,7 +43,7 @@
  *      -> A1 consumer: acquire load of `tail` before reading slots.
  *   R2 consumer: release store of `head` after reading slots (Block/Reject)
  *      -> A2 producer: acquire load of `head` before overwriting slots.
- *   C1 DropOldest: `head` is claimed with an acq_rel CAS by the consumer (to
+ *   C1 DropOldest: `head` is won with an acq_rel CAS by the consumer (to
  *      pop) and by the producer (to evict). Whoever wins owns the slot.
  *   R3 DropOldest: the owner of a claimed slot frees it with a release store
  *      of stamp = SR_STAMP_FREE(seq + capacity)
@@ -100,7 +100,7 @@
  *   DropOldest in MPSC mode: the producer of seq t may evict seq t-capacity
  *      (C1 CAS of head from t-capacity) only after it has read the stamp
  *      SR_STAMP_FULL(t-capacity) (acquire): the item it evicts must have
- *      been written by its own producer. The consumer claims by C1 only
+ *      been written by its own producer. The consumer wins by C1 only
  *      sequences whose stamps it read as full (M3), then frees them (R3).
  *      Each sequence is thus popped once or evicted once, never both.
  *   Producer count: `producers` starts at 1; sr_ring_add_producer adds one
@@ -281,7 +281,7 @@ struct sr_ring {
 	SR_ATOMIC(uint64_t) evicted;
 
 	/* Line 3: next sequence to consume. Written by the consumer (R2); in
-	 * DropOldest also CAS-claimed by the producer (C1). */
+	 * DropOldest also won by the producer's CAS (C1). */
 	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint64_t) head;
 
 	/* Line 4: consumer-private. tail_cache is the last `tail` the consumer
