@@ -43,9 +43,9 @@
  *      -> A1 consumer: acquire load of `tail` before reading slots.
  *   R2 consumer: release store of `head` after reading slots (Block/Reject)
  *      -> A2 producer: acquire load of `head` before overwriting slots.
- *   C1 DropOldest: `head` is won with an acq_rel CAS by the consumer (to
+ *   C1 DropOldest: `head` is moved with an acq_rel CAS by the consumer (to
  *      pop) and by the producer (to evict). Whoever wins owns the slot.
- *   R3 DropOldest: the owner of a claimed slot frees it with a release store
+ *   R3 DropOldest: the owner of a won slot frees it with a release store
  *      of stamp = SR_STAMP_FREE(seq + capacity)
  *      -> A3 producer: acquire load of the stamp before writing that slot.
  *   W1 Park: the waiter stores its wait word = 1 (seq_cst), re-checks the
