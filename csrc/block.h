@@ -105,6 +105,33 @@ static inline void sr_blk_free(void *p, size_t size, bool mapped)
 	free(p);
 }
 
+/* n bytes rounded up to whole SR_LINEs: the parts of a block start on one. */
+static inline uint64_t sr_round_line(uint64_t n)
+{
+	return (n + SR_LINE - 1) & ~(uint64_t)(SR_LINE - 1);
+}
+
+/* The size checks every ring shares: a power-of-two capacity of 1 ..
+ * SR_MAX_CAPACITY items of 1 .. SR_MAX_ELEM_SIZE bytes. */
+static inline bool sr_blk_geometry_ok(uint64_t capacity, uint64_t elem_size)
+{
+	return capacity != 0 && (capacity & (capacity - 1)) == 0 && capacity <= SR_MAX_CAPACITY &&
+	       elem_size != 0 && elem_size <= SR_MAX_ELEM_SIZE;
+}
+
+/* A block's total size in bytes as a size_t, or 0 if it exceeds
+ * SR_MAX_TOTAL_SIZE or (on 32-bit) what size_t holds with room to align. */
+static inline size_t sr_blk_total_ok(uint64_t total)
+{
+	if (total > SR_MAX_TOTAL_SIZE)
+		return 0;
+#if SIZE_MAX < UINT64_MAX
+	if (total > SIZE_MAX - SR_LINE)
+		return 0;
+#endif
+	return (size_t)total;
+}
+
 /* A block's owners: `refs` counts them (the creator is the first). A new
  * owner is added by one that already is, so relaxed suffices; acq_rel on
  * the drop makes every owner's last use happen before the free by the last

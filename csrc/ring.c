@@ -52,10 +52,6 @@
  * descheduled while copying out the item the producer wants to evict. */
 #define SR_EVICT_SPINS 64
 
-static inline uint64_t sr_round_line(uint64_t n)
-{
-	return (n + SR_LINE - 1) & ~(uint64_t)(SR_LINE - 1);
-}
 
 /* Sequences wrap at 2^64: order them by signed distance, never by `<`. */
 static inline int64_t sr_dist(uint64_t from, uint64_t to)
@@ -1047,21 +1043,13 @@ SR_API size_t sr_ring_size(const struct sr_config *cfg)
 {
 	uint64_t total;
 
-	if (!cfg || cfg->capacity == 0 || (cfg->capacity & (cfg->capacity - 1)) ||
-	    cfg->capacity > SR_MAX_CAPACITY || cfg->elem_size == 0 ||
-	    cfg->elem_size > SR_MAX_ELEM_SIZE || cfg->backpressure > SR_REJECT ||
+	if (!cfg || !sr_blk_geometry_ok(cfg->capacity, cfg->elem_size) || cfg->backpressure > SR_REJECT ||
 	    cfg->wait > SR_WAIT_ADAPTIVE || (cfg->wait == SR_WAIT_ADAPTIVE && cfg->spins > SR_MAX_SPIN_NS) ||
 	    (cfg->flags & ~SR_FLAG_SHARED))
 		return 0;
 	/* Both factors are bounded (2^30 * 2^20), so none of this overflows. */
 	total = sr_stamps_offset(cfg) + cfg->capacity * sizeof(uint64_t);
-	if (total > SR_MAX_TOTAL_SIZE)
-		return 0;
-#if SIZE_MAX < UINT64_MAX
-	if (total > SIZE_MAX - SR_LINE)
-		return 0;
-#endif
-	return (size_t)total;
+	return sr_blk_total_ok(total);
 }
 
 /* sr_ring_init, for sr_ring_new too: `flags` adds private bits

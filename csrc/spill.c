@@ -32,10 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline uint64_t sp_round_line(uint64_t n)
-{
-	return (n + SR_LINE - 1) & ~(uint64_t)(SR_LINE - 1);
-}
 
 static inline uint64_t sp_min(uint64_t a, uint64_t b)
 {
@@ -85,21 +81,13 @@ SR_API size_t sr_spill_size(const struct sr_spill_config *cfg)
 {
 	uint64_t spill, total;
 
-	if (!cfg || cfg->capacity == 0 || (cfg->capacity & (cfg->capacity - 1)) ||
-	    cfg->capacity > SR_MAX_CAPACITY || cfg->elem_size == 0 ||
-	    cfg->elem_size > SR_MAX_ELEM_SIZE || cfg->spill_capacity > SR_MAX_CAPACITY)
+	if (!cfg || !sr_blk_geometry_ok(cfg->capacity, cfg->elem_size) || cfg->spill_capacity > SR_MAX_CAPACITY)
 		return 0;
 	spill = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
 	/* Every factor is bounded (2^30 * 2^20), so none of this overflows. */
-	total = sizeof(struct sr_spill) + sp_round_line(cfg->capacity * cfg->elem_size) +
-		sp_round_line(spill * cfg->elem_size);
-	if (total > SR_MAX_TOTAL_SIZE)
-		return 0;
-#if SIZE_MAX < UINT64_MAX
-	if (total > SIZE_MAX - SR_LINE)
-		return 0;
-#endif
-	return (size_t)total;
+	total = sizeof(struct sr_spill) + sr_round_line(cfg->capacity * cfg->elem_size) +
+		sr_round_line(spill * cfg->elem_size);
+	return sr_blk_total_ok(total);
 }
 
 SR_API int sr_spill_init(void *mem, size_t size, const struct sr_spill_config *cfg)
@@ -117,7 +105,7 @@ SR_API int sr_spill_init(void *mem, size_t size, const struct sr_spill_config *c
 	s->mask = cfg->capacity - 1;
 	s->elem_size = cfg->elem_size;
 	s->slots_offset = sizeof(*s);
-	s->spill_offset = s->slots_offset + sp_round_line(cfg->capacity * cfg->elem_size);
+	s->spill_offset = s->slots_offset + sr_round_line(cfg->capacity * cfg->elem_size);
 	s->spill_capacity = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
 	s->total_size = need;
 	return 0;
