@@ -109,7 +109,7 @@ func (p *Producer[T]) Push(v T) error {
 			}
 			// F1: closed again, after publishing (drain.go).
 			if atomic.LoadUint32(&l.state) != 0 {
-				return p.settled(t)
+				return r.tookOne(t)
 			}
 			runtime.KeepAlive(r) // see ring.close
 			return nil
@@ -124,24 +124,13 @@ func (p *Producer[T]) Push(v T) error {
 				r.wakeConsumer()
 			}
 			if atomic.LoadUint32(&l.state) != modeMulti { // F1
-				return p.settled(t)
+				return r.tookOne(t)
 			}
 			runtime.KeepAlive(r)
 			return nil
 		}
 	}
 	return p.pushSlow(v)
-}
-
-// settled finishes a push of the single item t that saw a close bit after
-// publishing (F1): nil if the item was taken.
-func (p *Producer[T]) settled(t uint64) error {
-	err := error(nil)
-	if p.r.published(t, t+1) == t {
-		err = ErrClosed
-	}
-	runtime.KeepAlive(p.r)
-	return err
 }
 
 func (p *Producer[T]) pushSlow(v T) error {

@@ -133,10 +133,8 @@ func (r *ring[T]) mpTryPush(hc *uint64, v T) (bool, error) {
 	if r.park {
 		r.wakeConsumer()
 	}
-	e := r.published(t, t+1) // F1
-	runtime.KeepAlive(r)
-	if e == t {
-		return false, ErrClosed
+	if err := r.tookOne(t); err != nil {
+		return false, err
 	}
 	return true, nil
 }

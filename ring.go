@@ -158,6 +158,17 @@ func (r *ring[T]) took(t, end uint64) (int, error) {
 	return int(end - t), nil
 }
 
+// tookOne runs F1 for the single item t just published: nil if the push
+// took it, ErrClosed if a close kept it out.
+func (r *ring[T]) tookOne(t uint64) error {
+	err := error(nil)
+	if r.published(t, t+1) == t {
+		err = ErrClosed
+	}
+	runtime.KeepAlive(r) // see close
+	return err
+}
+
 // evictTook finishes a DropOldest push of want items whose slots [t, end)
 // it published (end-t < want if the consumer closed first): F1, then
 // ErrClosed if a close kept any item out, else spoutErr, the evict spout's

@@ -51,8 +51,8 @@ func (r *ring[T]) tryPush(v T) (bool, error) {
 	if r.park {
 		r.wakeConsumer()
 	}
-	if r.published(t, t+1) == t { // F1
-		return false, ErrClosed
+	if err := r.tookOne(t); err != nil {
+		return false, err
 	}
 	return true, nil
 }
