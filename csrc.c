@@ -4,3 +4,4 @@
 // the C core, whose source stays in csrc/ next to its header.
 #include "csrc/ring.c"
 #include "csrc/spill.c"
+#include "csrc/pool.c"

@@ -87,6 +87,7 @@ type SpillRing[T any] struct {
 	// never touches the freed memory.
 	closed  bool
 	cleanup runtime.Cleanup // the C backend's release at GC, which Close stops
+	pooled  bool            // a WorkerPool's ring: the pool frees it, Close refuses
 }
 
 // closedSpill is the state line of every closed SpillRing: zero, so a closed
@@ -360,13 +361,45 @@ func (r *SpillRing[T]) spillOldest(n uint64) (uint64, error) {
 // spout that takes fewer without saying why gets an error here, so a short
 // batch always reports one.
 func (r *SpillRing[T]) sendBatch(vs []T) (uint64, error) {
-	if len(vs) == 0 {
-		return 0, nil
-	}
 	if r.discard {
 		return uint64(len(vs)), nil // the caller counts them in spilled
 	}
-	k, err := r.spout.SendBatch(vs)
+	return sendBatchTo(r.spout, vs)
+}
+
+// sendTo moves every item to sink, oldest first, with at most two SendBatch
+// calls, as Flush does to the spout; but the items sink takes count as
+// popped, not spilled (a WorkerPool's Collect). It returns how many that
+// was and sink's error.
+func (r *SpillRing[T]) sendTo(sink Spout[T]) (int, error) {
+	l := r.settle()
+	h := l.head
+	n := l.tail - h
+	if n == 0 {
+		return 0, nil
+	}
+	buf := r.buf()
+	i := h & r.mask
+	first := min(n, r.cap-i)
+	k, err := sendBatchTo(sink, buf[i:i+first])
+	if k == first && n > first && err == nil {
+		var k2 uint64
+		k2, err = sendBatchTo(sink, buf[:n-first])
+		k += k2
+	}
+	r.zero(h, k)
+	l.head = h + k
+	runtime.KeepAlive(r)
+	return int(k), err
+}
+
+// sendBatchTo hands vs to s and returns how many items it took, with an
+// error whenever that is fewer.
+func sendBatchTo[T any](s Spout[T], vs []T) (uint64, error) {
+	if len(vs) == 0 {
+		return 0, nil
+	}
+	k, err := s.SendBatch(vs)
 	k = max(0, min(k, len(vs))) // a spout cannot take more than it got
 	if k < len(vs) && err == nil {
 		err = fmt.Errorf("spillring: spout took %d of %d items and returned no error: %w", k, len(vs), io.ErrShortWrite)
@@ -667,13 +700,45 @@ func (r *SpillRing[T]) CSpill() (unsafe.Pointer, error) {
 // releases it. Close is a method of the owner, like every other: it must
 // not run while a C thread owns the ring (see CSpill).
 func (r *SpillRing[T]) Close() error {
+	if r.pooled {
+		return ErrPoolRing
+	}
 	if r.closed {
 		return ErrClosed
 	}
+	r.detach()
+	r.freeC()
+	return nil
+}
+
+// detach points a closed ring away from its memory (see closed).
+func (r *SpillRing[T]) detach() {
 	r.closed = true
 	r.limit = 0
 	r.l = &closedSpill
 	r.slots, r.area, r.keep = nil, nil, nil
-	r.freeC()
-	return nil
+}
+
+// viewSpill makes a SpillRing of the struct sr_spill at mem, which a
+// WorkerPool owns (pooled): the pool frees the memory, after detaching the
+// view. spout nil drops, as in SpillConfig.
+func viewSpill[T any](mem unsafe.Pointer, spout Spout[T]) *SpillRing[T] {
+	l := (*spillLayout)(mem)
+	r := &SpillRing[T]{
+		l:      l,
+		slots:  unsafe.Add(mem, l.slotsOffset),
+		area:   unsafe.Add(mem, l.spillOffset),
+		cptr:   mem,
+		cap:    l.capacity,
+		mask:   l.mask,
+		limit:  l.capacity,
+		spout:  spout,
+		pooled: true,
+	}
+	if spout == nil {
+		r.spout = spillDiscard[T]{}
+		r.discard = true
+		r.limit = discardLimit
+	}
+	return r
 }

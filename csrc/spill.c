@@ -81,7 +81,8 @@ SR_API size_t sr_spill_size(const struct sr_spill_config *cfg)
 {
 	uint64_t spill, total;
 
-	if (!cfg || !sr_blk_geometry_ok(cfg->capacity, cfg->elem_size) || cfg->spill_capacity > SR_MAX_CAPACITY)
+	if (!cfg || !sr_blk_geometry_ok(cfg->capacity, cfg->elem_size) || cfg->spill_capacity > SR_MAX_CAPACITY ||
+	    (cfg->flags & ~SR_SPILL_DISCARD))
 		return 0;
 	spill = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
 	/* Every factor is bounded (2^30 * 2^20), so none of this overflows. */
@@ -108,6 +109,7 @@ SR_API int sr_spill_init(void *mem, size_t size, const struct sr_spill_config *c
 	s->spill_offset = s->slots_offset + sr_round_line(cfg->capacity * cfg->elem_size);
 	s->spill_capacity = cfg->spill_capacity ? cfg->spill_capacity : cfg->capacity;
 	s->total_size = need;
+	s->flags = cfg->flags;
 	return 0;
 }
 
@@ -128,7 +130,7 @@ SR_API struct sr_spill *sr_spill_new(const struct sr_spill_config *cfg, int *err
 			sr_blk_free(s, size, mapped);
 			s = NULL;
 		} else if (mapped) {
-			s->flags = SR_SPILL_MAPPED; /* before anyone else sees it */
+			s->flags |= SR_SPILL_MAPPED; /* before anyone else sees it */
 		}
 	}
 	if (err)
@@ -155,7 +157,11 @@ SR_API int sr_spill_push(struct sr_spill *s, const void *elem)
 	int spilled = 0;
 
 	sp_settle(s);
-	if (t - s->head == s->capacity) {
+	if (t - s->head == s->capacity && (s->flags & SR_SPILL_DISCARD)) {
+		s->head++; /* the drop: its slot takes the new item */
+		s->spilled++;
+		spilled = 1;
+	} else if (t - s->head == s->capacity) {
 		if (s->spill_len == s->spill_capacity)
 			return -ENOBUFS;
 		sr_copy1(sr_spill_area(s, sp_area_reserve(s, 1)), sr_spill_slot(s, s->head),
@@ -180,6 +186,19 @@ SR_API int sr_spill_push_burst(struct sr_spill *s, const void *elems, unsigned n
 	sp_settle(s);
 	len = s->tail - s->head;
 	room = s->capacity - len;
+	if (take > room && (s->flags & SR_SPILL_DISCARD)) {
+		/* Drops: the ring's oldest items, then, if the batch is longer
+		 * than the ring, the batch's own first ones. */
+		need = take - room;
+		from_ring = sp_min(need, len);
+		direct = need - from_ring;
+		s->head += need;
+		s->tail += direct;
+		s->spilled += need;
+		sp_copy_in(s, s->tail, src + direct * s->elem_size, take - direct);
+		s->tail += take - direct;
+		return (int)take;
+	}
 	if (take > room) {
 		/* Evictions: as many as the area has room for. */
 		take = sp_min(take, room + (s->spill_capacity - s->spill_len));
@@ -252,6 +271,29 @@ SR_API int sr_spill_take_spilled(struct sr_spill *s, void *out, unsigned n)
 	}
 	if (s->spill_len == 0)
 		s->spill_head = 0;
+	return (int)k;
+}
+
+SR_API int sr_spill_move_spilled(struct sr_spill *into, struct sr_spill *from)
+{
+	uint64_t k;
+
+	if (into->elem_size != from->elem_size)
+		return -EINVAL;
+	k = sp_min(from->spill_len, into->spill_capacity - into->spill_len);
+	if (k > INT_MAX)
+		k = INT_MAX;
+	if (k) {
+		/* Both runs are contiguous (sp_area_reserve). */
+		uint64_t at = sp_area_reserve(into, k);
+
+		memcpy(sr_spill_area(into, at), sr_spill_area(from, from->spill_head), k * from->elem_size);
+		into->spill_len += k;
+		from->spill_head += k;
+		from->spill_len -= k;
+	}
+	if (from->spill_len == 0)
+		from->spill_head = 0;
 	return (int)k;
 }
 

@@ -38,7 +38,9 @@
  * spill_head .. spill_head + spill_len - 1 of the area, oldest first. A push
  * into a full ring appends the ring's oldest item to them. When the area is
  * full, the push takes nothing and returns -ENOBUFS: no item is ever
- * overwritten. The owner empties the area with sr_spill_take_spilled (C), or
+ * overwritten. (A ring made with SR_SPILL_DISCARD never uses its area: its
+ * pushes drop the oldest item and count it in spilled, as a Go owner with
+ * the default spout does, and never fail.) The owner empties the area with sr_spill_take_spilled (C), or
  * hands the ring back to Go, whose next push, batch, Flush or Forward sends
  * the pending items to its spout, oldest first, before anything it spills
  * itself. An empty area always has spill_head == 0.
@@ -65,11 +67,16 @@ extern "C" {
 
 /* Bits of `flags`. */
 #define SR_SPILL_MAPPED 1u /* sr_spill_new mapped the block (mmap): munmap frees it */
+#define SR_SPILL_DISCARD 2u /* a push into a full ring drops the oldest item
+			     * (counted in spilled) instead of moving it into
+			     * the spill area: pushes never fail */
 
 struct sr_spill_config {
 	uint64_t capacity;       /* power of two, 1 .. SR_MAX_CAPACITY */
 	uint64_t elem_size;      /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
 	uint64_t spill_capacity; /* items the spill area holds, 0 = capacity, at most SR_MAX_CAPACITY */
+	uint32_t flags;          /* 0 or SR_SPILL_DISCARD */
+	uint32_t _pad;
 };
 
 struct sr_spill {
@@ -84,7 +91,7 @@ struct sr_spill {
 	uint64_t spill_offset;   /* likewise */
 	uint64_t spill_capacity; /* items */
 	uint64_t total_size;     /* bytes, header + slots + spill area */
-	uint32_t flags;          /* SR_SPILL_MAPPED, set by sr_spill_new */
+	uint32_t flags;          /* SR_SPILL_DISCARD from the config; SR_SPILL_MAPPED, set by sr_spill_new */
 
 	/* Line 1: the owner's state. Plain words: only the owner touches
 	 * them, and a handover carries its own ordering (see above). */
@@ -152,6 +159,13 @@ SR_API int sr_spill_pop_burst(struct sr_spill *s, void *out, unsigned n);
  * oldest first: 0 .. n, or -EINVAL if n > INT_MAX. A C owner that is its own
  * spout empties the area with it. */
 SR_API int sr_spill_take_spilled(struct sr_spill *s, void *out, unsigned n);
+
+/* Owner of both. Moves from's pending items, oldest first, to the end of
+ * into's (as many as into's area has room for) and returns how many: 0 ..
+ * from's pending count, or -EINVAL if the item sizes differ. Those left stay
+ * pending in from. Counters do not change: the items were already spilled.
+ * The worker pool uses it to merge a ring into an older one (pool.h). */
+SR_API int sr_spill_move_spilled(struct sr_spill *into, struct sr_spill *from);
 
 /* Owner only. Items in the ring, and items pending in the spill area. */
 SR_API uint64_t sr_spill_len(const struct sr_spill *s);

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package spillring
+
+import "errors"
+
+// affinityCPUs: this system has no thread affinity that Go can set.
+func affinityCPUs() ([]int, bool) { return nil, false }
+
+// pinThread is never called here (poolCPUs refuses CPUs).
+func pinThread(int) error { return errors.New("spillring: no thread affinity on this system") }

@@ -1,0 +1,487 @@
+/*
+ * pool.c - the worker pool of pool.h: threads, rounds, the handoff.
+ *
+ * Twins: the Go backend (pool_go.go) runs the same protocol on goroutines
+ * locked to their threads; its functions carry these names:
+ *	sr_pool_thread    poolGoWorker.loop
+ *	sr_pool_wait_go   poolGoWorker.wait
+ *	sr_pool_publish   poolGoWorker.publish (and merge)
+ *	sr_pool_take      poolWorkerSlot.take    (pool.go, both backends)
+ *	sr_pool_recycle   poolWorkerSlot.recycle (pool.go, both backends)
+ *
+ * A translation unit may take a private copy as with ring.c (SR_API static).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#include "pool.h"
+#include "block.h"
+#include "park.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SR_POOL_BATCH(seq, ring) ((uint64_t)(seq) << 8 | ((uint64_t)(ring) + 1))
+#define SR_POOL_BATCH_RING(b) ((unsigned)((b) & 0xff) - 1)
+#define SR_POOL_BATCH_SEQ(b) ((b) >> 8)
+
+struct sr_pool_thread_arg {
+	struct sr_pool *p;
+	unsigned i;
+};
+
+struct sr_pool_threads {
+	unsigned started;
+	pthread_t t[];
+};
+
+static inline uint64_t sr_pool_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps while *w == val (FUTEX_WAIT): a changed word, EINTR and spurious
+ * wake-ups all send the caller back to re-check. */
+static inline void sr_pool_futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+#ifdef __linux__
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+#else
+	(void)w, (void)val;
+	sched_yield();
+#endif
+}
+
+static inline void sr_pool_futex_wake(_Atomic uint32_t *w)
+{
+	sr_futex_wake(w, false);
+}
+
+/* Waits until *w != old (acquire), spinning up to spin_ns and then sleeping,
+ * with the W1 handshake on *flag (G1, D1). Adds the time spent to *spun and
+ * *slept. Returns the new value. */
+static uint32_t sr_pool_await(_Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *flag, uint32_t spin_ns,
+			      uint64_t *spun, uint64_t *slept)
+{
+	uint32_t v = atomic_load_explicit(w, memory_order_acquire);
+	uint64_t t0, t1;
+	unsigned n = 0;
+
+	if (v != old)
+		return v;
+	t0 = sr_pool_now();
+	t1 = t0;
+	if (spin_ns) {
+		for (;;) {
+			sr_relax();
+			v = atomic_load_explicit(w, memory_order_acquire);
+			if (v != old)
+				goto out;
+			if (++n % 64 == 0) {
+				t1 = sr_pool_now();
+				if (t1 - t0 >= spin_ns)
+					break;
+			}
+		}
+	}
+	*spun += t1 - t0;
+	for (;;) {
+		atomic_store(flag, 1); /* seq_cst: G1 / D1 */
+		v = atomic_load(w);
+		if (v != old)
+			break;
+		sr_pool_futex_wait(w, old);
+		v = atomic_load_explicit(w, memory_order_acquire);
+		if (v != old)
+			break;
+	}
+	atomic_store_explicit(flag, 0, memory_order_relaxed);
+	*slept += sr_pool_now() - t1;
+	return v;
+out:
+	*spun += sr_pool_now() - t0;
+	return v;
+}
+
+static inline void sr_pool_count(_Atomic uint64_t *c, uint64_t n)
+{
+	if (n)
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* Moves what `from` holds to the end of `into` (into's items are older),
+ * spilling from `into` as it must; stops where into's spill area is full,
+ * leaving the rest in `from`. Copies straight from from's slots, at most two
+ * runs. Returns how many moved. Both rings are settled. */
+static uint64_t sr_pool_merge(struct sr_spill *into, struct sr_spill *from)
+{
+	uint64_t moved = 0, n;
+
+	while ((n = from->tail - from->head) > 0) {
+		uint64_t h = from->head, run = from->capacity - (h & from->mask);
+		int took;
+
+		if (run > n)
+			run = n;
+		if (run > INT_MAX)
+			run = INT_MAX;
+		took = sr_spill_push_burst(into, sr_spill_slot(from, h), (unsigned)run);
+		from->head = h + (uint64_t)took;
+		moved += (uint64_t)took;
+		if ((uint64_t)took < run)
+			break;
+	}
+	return moved;
+}
+
+/* Settles a ring (spill.h): a pop of nothing does it. */
+static inline void sr_pool_settle(struct sr_spill *s)
+{
+	sr_spill_pop_burst(s, NULL, 0);
+}
+
+/* H3: the round's end on worker w: everything the active ring holds is
+ * published, or merged into the uncollected batch, or (that batch's spill
+ * area full) left in the active ring for the next publish. */
+static void sr_pool_publish(struct sr_pool_worker *w, uint64_t seq)
+{
+	struct sr_spill *a = w->rings[w->active];
+	uint64_t b = atomic_exchange(&w->batch, 0); /* H3 (acq_rel) */
+
+	if (b) {
+		/* Not collected: merge the active ring into it and put it back
+		 * (unchanged if there is nothing to merge). The ring's items go
+		 * first: they push out only the batch's own oldest items, which
+		 * are older than what the active ring spilled; then the active
+		 * ring's spilled items, so the spill area stays oldest first. */
+		unsigned k = SR_POOL_BATCH_RING(b);
+		struct sr_spill *old = w->rings[k];
+		uint64_t sp, moved;
+
+		if (a->tail == a->head && sr_spill_pending(a) == 0) {
+			atomic_store_explicit(&w->batch, b, memory_order_release);
+			return;
+		}
+		sr_pool_settle(old);
+		sp = old->spilled;
+		moved = sr_pool_merge(old, a);
+		sr_spill_move_spilled(old, a);
+		sr_pool_count(&w->merged, moved);
+		sr_pool_count(&w->spilled, old->spilled - sp);
+		atomic_store_explicit(&w->batch, SR_POOL_BATCH(seq, k), memory_order_release); /* H1 */
+		sr_pool_count(&w->published, 1);
+		return;
+	}
+	if (a->tail == a->head && sr_spill_pending(a) == 0)
+		return; /* nothing to publish: keep the ring */
+	w->spare |= atomic_exchange_explicit(&w->recycle, 0, memory_order_acquire); /* H2 */
+	if (!w->spare)
+		return; /* cannot happen (H3); if it did, the items would go out with the next publish */
+	atomic_store_explicit(&w->batch, SR_POOL_BATCH(seq, w->active), memory_order_release); /* H1 */
+	sr_pool_count(&w->published, 1);
+	w->active = (uint32_t)__builtin_ctz(w->spare);
+	w->spare &= w->spare - 1;
+}
+
+static void *sr_pool_thread(void *arg)
+{
+	struct sr_pool_thread_arg ta = *(struct sr_pool_thread_arg *)arg;
+	struct sr_pool *p = ta.p;
+	struct sr_pool_worker *w = &p->w[ta.i];
+	uint32_t seen = 0;
+	uint64_t spun = 0, slept = 0;
+
+	free(arg);
+	for (;;) {
+		seen = sr_pool_await(&w->go, seen, &w->parked, p->spin_ns, &spun, &slept);
+		atomic_store_explicit(&w->spin_ns, spun, memory_order_relaxed);
+		atomic_store_explicit(&w->park_ns, slept, memory_order_relaxed);
+		if (atomic_load_explicit(&p->shutdown, memory_order_relaxed))
+			break;
+		{
+			struct sr_spill *a = w->rings[w->active];
+			const void *args = p->args_size ? p->args : NULL;
+			uint64_t t0 = a->tail, s0 = a->spilled; /* settled by the last publish */
+			int rc;
+
+			if (p->flags & SR_POOL_SELF_PUBLISH) {
+				/* The work function ends its round itself (Go
+				 * work: pool.go's WorkerPool.round). */
+				rc = p->work(a, ta.i, args, p->ctx);
+			} else {
+				rc = p->work(a, ta.i, args, p->ctx);
+				/* A push settles the ring (spill.h); do it
+				 * for the counts in case the last one did not. */
+				sr_pool_settle(a);
+				sr_pool_count(&w->pushed, a->tail - t0);
+				sr_pool_count(&w->spilled, a->spilled - s0);
+				sr_pool_publish(w, p->round); /* round: written before G1 */
+			}
+			sr_pool_count(&w->rounds, 1);
+			atomic_store_explicit(&w->status, rc, memory_order_relaxed);
+			atomic_store_explicit(&w->done, seen, memory_order_release);
+		}
+		/* D1 */
+		if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->join_parked)) {
+			atomic_store_explicit(&p->join_parked, 0, memory_order_relaxed);
+			sr_pool_futex_wake(&p->pending);
+		}
+	}
+	return NULL;
+}
+
+/* CPUs this process may run on (the pool's oversubscription rule). */
+static unsigned sr_pool_cpus(void)
+{
+#ifdef __linux__
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+#endif
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int sr_pool_check(const struct sr_pool_config *cfg)
+{
+	if (!cfg || cfg->workers == 0 || cfg->workers > SR_POOL_MAX_WORKERS || !cfg->work ||
+	    cfg->args_size > SR_POOL_MAX_ARGS || cfg->spin_ns > SR_POOL_MAX_SPIN_NS ||
+	    (cfg->flags & ~(SR_POOL_DISCARD | SR_POOL_SPIN_OVERSUBSCRIBED | SR_POOL_SELF_PUBLISH)))
+		return -EINVAL;
+	if (cfg->cpus) {
+		for (uint32_t i = 0; i < cfg->workers; i++)
+			if (cfg->cpus[i] < 0 || cfg->cpus[i] >= CPU_SETSIZE)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+static void sr_pool_stop(struct sr_pool *p)
+{
+	struct sr_pool_threads *th = p->threads;
+
+	atomic_store(&p->shutdown, 1);
+	for (uint32_t i = 0; i < p->workers; i++) {
+		struct sr_pool_worker *w = &p->w[i];
+
+		/* S1: as a dispatch (G1). */
+		atomic_store(&w->go, atomic_load_explicit(&w->go, memory_order_relaxed) + 1);
+		if (atomic_load(&w->parked))
+			sr_pool_futex_wake(&w->go);
+	}
+	for (unsigned i = 0; th && i < th->started; i++)
+		pthread_join(th->t[i], NULL);
+}
+
+static void sr_pool_release(struct sr_pool *p)
+{
+	if (p->w) {
+		for (uint32_t i = 0; i < p->workers; i++)
+			for (int k = 0; k < SR_POOL_RINGS; k++)
+				sr_spill_release(p->w[i].rings[k]);
+	}
+	free(p->w);
+	free(p->args);
+	free(p->threads);
+	free(p);
+}
+
+SR_API struct sr_pool *sr_pool_new(const struct sr_pool_config *cfg, int *err)
+{
+	struct sr_spill_config sc;
+	struct sr_pool *p;
+	struct sr_pool_threads *th;
+	int rc = sr_pool_check(cfg);
+
+	if (rc)
+		goto fail;
+	memset(&sc, 0, sizeof(sc));
+	sc.capacity = cfg->ring_capacity;
+	sc.elem_size = cfg->elem_size;
+	sc.spill_capacity = cfg->spill_capacity;
+	sc.flags = (cfg->flags & SR_POOL_DISCARD) ? SR_SPILL_DISCARD : 0;
+	if (!sr_spill_size(&sc)) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = -ENOMEM;
+	p = aligned_alloc(SR_LINE, sizeof(*p));
+	if (!p)
+		goto fail;
+	memset(p, 0, sizeof(*p));
+	p->magic = SR_POOL_MAGIC;
+	p->version = SR_POOL_VERSION;
+	p->workers = cfg->workers;
+	p->ring_capacity = cfg->ring_capacity;
+	p->elem_size = cfg->elem_size;
+	p->args_size = cfg->args_size;
+	p->spin_ns = cfg->spin_ns;
+	if (!(cfg->flags & SR_POOL_SPIN_OVERSUBSCRIBED) && cfg->workers + 1 > sr_pool_cpus())
+		p->spin_ns = 0; /* a spinner would take the CPU a worker needs */
+	p->flags = cfg->flags;
+	p->work = cfg->work;
+	p->ctx = cfg->ctx;
+	p->joined = 1; /* round 0 needs no join */
+	p->w = aligned_alloc(SR_LINE, sizeof(struct sr_pool_worker) * cfg->workers);
+	p->args = cfg->args_size ? calloc(1, cfg->args_size) : NULL;
+	th = malloc(sizeof(*th) + sizeof(pthread_t) * cfg->workers);
+	p->threads = th;
+	if (!p->w || (cfg->args_size && !p->args) || !th) {
+		if (p->w)
+			memset(p->w, 0, sizeof(struct sr_pool_worker) * cfg->workers);
+		sr_pool_release(p);
+		goto fail;
+	}
+	th->started = 0;
+	memset(p->w, 0, sizeof(struct sr_pool_worker) * cfg->workers);
+	for (uint32_t i = 0; i < cfg->workers; i++) {
+		struct sr_pool_worker *w = &p->w[i];
+
+		for (int k = 0; k < SR_POOL_RINGS; k++) {
+			w->rings[k] = sr_spill_new(&sc, &rc);
+			if (!w->rings[k]) {
+				sr_pool_release(p);
+				goto fail;
+			}
+		}
+		w->active = 0;
+		w->spare = 6; /* rings 1 and 2 */
+	}
+	for (uint32_t i = 0; i < cfg->workers; i++) {
+		struct sr_pool_thread_arg *ta = malloc(sizeof(*ta));
+		pthread_attr_t attr;
+		int e;
+
+		if (!ta) {
+			rc = -ENOMEM;
+			goto stop;
+		}
+		ta->p = p;
+		ta->i = i;
+		pthread_attr_init(&attr);
+#ifdef __linux__
+		if (cfg->cpus) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cfg->cpus[i], &set);
+			pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		}
+#endif
+		e = pthread_create(&th->t[i], &attr, sr_pool_thread, ta);
+		pthread_attr_destroy(&attr);
+		if (e) {
+			free(ta);
+			rc = -e;
+			goto stop;
+		}
+		th->started++;
+	}
+	if (err)
+		*err = 0;
+	return p;
+stop:
+	sr_pool_stop(p);
+	sr_pool_release(p);
+fail:
+	if (err)
+		*err = rc;
+	return NULL;
+}
+
+SR_API void sr_pool_free(struct sr_pool *p)
+{
+	if (!p)
+		return;
+	if (!p->joined)
+		sr_pool_join(p);
+	sr_pool_stop(p);
+	sr_pool_release(p);
+}
+
+SR_API int sr_pool_dispatch(struct sr_pool *p, const void *args)
+{
+	uint32_t go;
+
+	if (!p->joined)
+		return -EBUSY;
+	if (p->args_size && args)
+		memcpy(p->args, args, p->args_size);
+	p->joined = 0;
+	p->round++;
+	go = (uint32_t)p->round;
+	atomic_store_explicit(&p->pending, p->workers, memory_order_relaxed);
+	for (uint32_t i = 0; i < p->workers; i++) {
+		struct sr_pool_worker *w = &p->w[i];
+
+		atomic_store(&w->go, go); /* G1 (seq_cst; orders pending too) */
+		if (atomic_load(&w->parked))
+			sr_pool_futex_wake(&w->go);
+	}
+	return 0;
+}
+
+SR_API int sr_pool_join(struct sr_pool *p)
+{
+	uint64_t spun = 0, slept = 0;
+	uint32_t v;
+
+	if (p->joined)
+		return -EPERM;
+	/* D1: wait for pending == 0, i.e. for it to change until it is 0. */
+	while ((v = atomic_load_explicit(&p->pending, memory_order_acquire)) != 0)
+		sr_pool_await(&p->pending, v, &p->join_parked, p->spin_ns, &spun, &slept);
+	p->joined = 1;
+	return 0;
+}
+
+SR_API int sr_pool_status(const struct sr_pool *p, unsigned worker)
+{
+	if (worker >= p->workers)
+		return -EINVAL;
+	return atomic_load_explicit(&p->w[worker].status, memory_order_relaxed);
+}
+
+SR_API struct sr_spill *sr_pool_take(struct sr_pool *p, unsigned worker, uint64_t *seq)
+{
+	uint64_t b;
+
+	if (worker >= p->workers)
+		return NULL;
+	b = atomic_exchange(&p->w[worker].batch, 0); /* H1 (acq_rel) */
+	if (!b)
+		return NULL;
+	if (seq)
+		*seq = SR_POOL_BATCH_SEQ(b);
+	return p->w[worker].rings[SR_POOL_BATCH_RING(b)];
+}
+
+SR_API int sr_pool_recycle(struct sr_pool *p, unsigned worker, struct sr_spill *ring)
+{
+	struct sr_pool_worker *w;
+
+	if (worker >= p->workers || !ring)
+		return -EINVAL;
+	w = &p->w[worker];
+	for (uint32_t k = 0; k < SR_POOL_RINGS; k++) {
+		if (w->rings[k] != ring)
+			continue;
+		if (sr_spill_len(ring) || sr_spill_pending(ring))
+			return -EINVAL;
+		atomic_fetch_or_explicit(&w->recycle, 1u << k, memory_order_release); /* H2 */
+		return 0;
+	}
+	return -EINVAL;
+}

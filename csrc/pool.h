@@ -1,0 +1,295 @@
+/*
+ * pool.h - the thread-per-core worker pool: N worker threads, each pinned to
+ * one CPU, each filling a spill ring (spill.h) with a work function, and a
+ * handoff slot per worker through which one collector takes the filled
+ * rings ("batches") while the workers go on. Go's WorkerPool (pool.go) is
+ * this pool; C programs use it directly (csrc/example/pool_quickstart.c).
+ *
+ * Usage:
+ *	static int work(struct sr_spill *out, unsigned worker, const void *args, void *ctx)
+ *	{
+ *		uint64_t v = worker;
+ *		return sr_spill_push(out, &v) < 0;   // nonzero: the round failed
+ *	}
+ *	struct sr_pool_config cfg = { .workers = 2, .ring_capacity = 1024,
+ *	                              .elem_size = sizeof(uint64_t), .work = work,
+ *	                              .spin_ns = 20000 };
+ *	int err;
+ *	struct sr_pool *p = sr_pool_new(&cfg, &err);   // starts the threads
+ *	sr_pool_dispatch(p, NULL);                     // a round: every worker runs work once
+ *	sr_pool_join(p);                               // waits for it
+ *	for (unsigned i = 0; i < 2; i++) {             // collect (may also run during a round)
+ *		uint64_t seq;
+ *		struct sr_spill *b = sr_pool_take(p, i, &seq);
+ *		if (b) { ...sr_spill_pop_burst(b, ...)...; sr_pool_recycle(p, i, b); }
+ *	}
+ *	sr_pool_free(p);                               // stops and joins the threads
+ *
+ * Threads. sr_pool_new starts one pthread per worker, pinned to cfg->cpus[i]
+ * (pthread_attr_setaffinity_np: it starts there), or unpinned when cpus is
+ * NULL. A worker waits for a round by spinning for spin_ns nanoseconds and
+ * then sleeping on a futex; while sleeping it uses no CPU. One thread at a
+ * time is the "dispatcher": it calls sr_pool_dispatch and sr_pool_join,
+ * alternately (a second dispatch before the join is refused with -EBUSY).
+ * One thread at a time is the "collector": it calls sr_pool_take and
+ * sr_pool_recycle, at any moment, also while a round runs. They may be the
+ * same thread.
+ *
+ * Rings. Each worker owns SR_POOL_RINGS spill rings, allocated at
+ * sr_pool_new and never again. At any moment each ring is in exactly one
+ * place: the worker's active ring (its work function pushes into it), the
+ * worker's spare, the handoff slot's `batch` (published, waiting for the
+ * collector), in the collector's hands (taken, being drained), or the slot's
+ * `recycle` (drained, handed back). A round ends with a publish:
+ *   - batch holds an uncollected ring: the worker takes it back and merges
+ *     its active ring into it (the batch's items are older: FIFO holds),
+ *     then the active ring's spill area into the batch's; what does not
+ *     fit spills into the batch's spill area, and what the area cannot
+ *     take stays in the active ring for the next publish (the work
+ *     function's own pushes then fail with -ENOBUFS too: the spill area is
+ *     too small for the collector's pace). The
+ *     batch goes back into the slot with the new sequence. This is the
+ *     backpressure chain's middle link: a slow collector makes workers
+ *     merge, rings fill, and the overflow spills.
+ *   - otherwise the active ring is published and the spare (or the ring
+ *     found in `recycle`) becomes active. With three rings there always is
+ *     one: the collector holds at most one ring of a worker at a time.
+ * So every round ends with everything the worker pushed so far either
+ * published or spilled: nothing waits for a later round (H3 below).
+ *
+ * Sequences. A round's sequence number is the count of dispatches so far
+ * (1 for the first). A batch carries the sequence of the round that
+ * published it, stamped at publish, not at dispatch: the items of a merged
+ * batch, or of a round before, are older than its sequence says, never
+ * newer. Every worker of a round stamps the same number.
+ *
+ * Ordering labels (pairs), in the style of spillring.h:
+ *   G1 dispatcher: writes the round's args, then a seq_cst store of each
+ *      worker's `go` = the round's number (low 32 bits)
+ *      -> worker: acquire load of `go` seeing the new number, then reads
+ *      the args and the round's sequence. The dispatcher loads `parked`
+ *      (seq_cst) after the store and wakes the worker (FUTEX_WAKE on go)
+ *      only if it is 1. The worker stores parked = 1 (seq_cst), re-loads
+ *      `go` (seq_cst), and futex-waits while go is unchanged: store->load
+ *      on both sides, no lost wake-up (W1's argument), and no syscall when
+ *      nobody sleeps.
+ *   H1 worker: writes its active ring, then a release store of `batch` =
+ *      seq << 8 | ring + 1 (a seq_cst exchange in the merge case)
+ *      -> collector: acquire exchange of `batch` with 0, then reads the
+ *      ring. Sequence and ring are one word so a collector never pairs a
+ *      ring with the sequence of a later publish.
+ *   H2 collector: drains the ring k, then sets bit k of `recycle` with a
+ *      release fetch_or -> worker: acquire exchange of `recycle` with 0,
+ *      then writes the rings whose bits it got. A mask, not a ring number:
+ *      two recycles may land before the worker picks either up. The
+ *      collector takes (H1) a worker's batch only after recycling the last
+ *      one it took from that worker.
+ *   H3 worker: at publish it first exchanges `batch` with 0 (acq_rel). If
+ *      that returns a ring, the collector had not taken it: merge (above).
+ *      If it returns 0, the collector took the last batch, and the worker
+ *      needs a spare: its own, or `recycle` (acquire exchange). By H2 a
+ *      collector that took the last batch had recycled the one before,
+ *      and the worker's acq_rel exchange of `batch` comes after the
+ *      collector's (acq_rel) take in batch's modification order, so it
+ *      sees that recycle. So with three rings the worker always finds a
+ *      ring to publish into or a spare, and never waits for the collector.
+ *   D1 worker: after its publish, writes `status` and `done` (release) and
+ *      decrements the pool's `pending` (acq_rel)
+ *      -> dispatcher: acquire load of `pending` == 0 in sr_pool_join, then
+ *      reads every worker's status and counters. The worker that takes
+ *      pending to 0 loads `join_parked` (seq_cst after its RMW) and wakes
+ *      the joiner if it is 1; the joiner stores join_parked = 1 (seq_cst)
+ *      and re-loads pending before it sleeps (as G1).
+ *   S1 sr_pool_free: stores `shutdown` = 1, then bumps every worker's `go`
+ *      as a dispatch does (G1); a worker that sees go change checks
+ *      shutdown (relaxed: G1's acquire orders it) before it runs a round.
+ *      A round already running finishes first (work functions are not
+ *      interrupted): sr_pool_free joins the round, then the threads.
+ *
+ * Spilling. A worker's ring spills as spill.h says: into its spill area
+ * (spill_capacity items), and when that is full too, sr_spill_push returns
+ * -ENOBUFS and takes nothing; the work function decides what to do. The
+ * collector empties the area of every batch it takes (sr_spill_take_spilled)
+ * and hands the items on (Go: to the pool's overflow spout). With
+ * SR_POOL_DISCARD the rings drop instead (SR_SPILL_DISCARD in spill.h): a
+ * push never fails, and the drops are counted.
+ *
+ * Counters: a worker counts what its work pushed, what spilled (from its
+ * active ring during work, and from the batch during a merge), and what it
+ * merged back; it writes them with relaxed stores, any thread may read them
+ * (exact once the round is joined). Items are conserved:
+ *   pushed == taken by the collector + spilled + still in rings.
+ *
+ * Return codes are 0, a count, or a negative errno: -EINVAL (bad argument),
+ * -EBUSY (a dispatch while a round runs), -ENOMEM, -EAGAIN (from
+ * pthread_create), -EPERM (sr_pool_join with no round dispatched).
+ *
+ * The functions are extern by default; SR_API as in spillring.h.
+ */
+#ifndef SPILLRING_POOL_H
+#define SPILLRING_POOL_H
+
+#include "spill.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_POOL_MAGIC UINT64_C(0x314c4f4f504c5053) /* "SPLPOOL1", little-endian */
+#define SR_POOL_VERSION 1u
+
+/* Rings per worker: active, published, and one in the collector's hands. */
+#define SR_POOL_RINGS 3
+#define SR_POOL_MAX_WORKERS 1024
+/* Bytes of args a round carries, at most (sr_pool_dispatch copies them). */
+#define SR_POOL_MAX_ARGS (UINT64_C(1) << 20)
+/* The longest wait spin, in nanoseconds. */
+#define SR_POOL_MAX_SPIN_NS UINT32_C(1000000000)
+
+/* Bits of sr_pool_config.flags. */
+#define SR_POOL_DISCARD 1u /* rings drop on overflow instead of using the spill area */
+#define SR_POOL_SPIN_OVERSUBSCRIBED 2u /* spin even when workers + 1 exceed the CPUs */
+#define SR_POOL_SELF_PUBLISH 4u /* the work function ends the round itself:
+				 * counts, and publishes (H3) as the worker
+				 * would. Go work functions do, so that their
+				 * merges spill through Go, never into a
+				 * bounded spill area. */
+
+/* A work function: fills `out` (the worker's active ring; the calling
+ * worker owns it until it returns) for one round. args points at the
+ * round's copy of the dispatcher's args (args_size bytes, NULL if 0), valid
+ * until the function returns; ctx is sr_pool_config.ctx. It returns 0, or
+ * nonzero to report a failure: sr_pool_status gives it back. */
+typedef int (*sr_work_fn)(struct sr_spill *out, unsigned worker, const void *args, void *ctx);
+
+struct sr_pool_config {
+	uint32_t workers;        /* 1 .. SR_POOL_MAX_WORKERS */
+	uint32_t flags;          /* SR_POOL_* */
+	uint64_t ring_capacity;  /* per ring: power of two, 1 .. SR_MAX_CAPACITY */
+	uint64_t elem_size;      /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
+	uint64_t spill_capacity; /* per ring, as in sr_spill_config (0 = ring_capacity) */
+	uint64_t args_size;      /* bytes sr_pool_dispatch copies for each round, 0 .. SR_POOL_MAX_ARGS */
+	uint32_t spin_ns;        /* how long a waiting worker or joiner spins
+				  * before it sleeps, at most SR_POOL_MAX_SPIN_NS;
+				  * forced to 0 when workers + 1 exceed the CPUs
+				  * this process may use, unless
+				  * SR_POOL_SPIN_OVERSUBSCRIBED */
+	uint32_t _pad;
+	const int32_t *cpus;     /* cpus[i]: the CPU worker i is pinned to; NULL: unpinned */
+	sr_work_fn work;         /* required */
+	void *ctx;               /* passed to work */
+};
+
+/* Per worker: the handoff slot, the signal, and the worker's own words, each
+ * on its own line. */
+struct sr_pool_worker {
+	/* Line 0: the handoff slot (worker <-> collector). batch is 0 or
+	 * seq << 8 | ring + 1 (H1, H3); recycle has bit k set for each ring k
+	 * recycled and not yet picked up by the worker (H2). */
+	SR_ATOMIC(uint64_t) batch;
+	SR_ATOMIC(uint32_t) recycle;
+
+	/* Line 1: the signal (dispatcher <-> worker). go is the number of the
+	 * last round dispatched, low 32 bits (G1, S1: a futex word); parked
+	 * is 1 while the worker sleeps on it; done is the number of the last
+	 * round the worker finished, and status its work's result (D1). */
+	SR_ALIGNAS(SR_LINE) SR_ATOMIC(uint32_t) go;
+	SR_ATOMIC(uint32_t) parked;
+	SR_ATOMIC(uint32_t) done;
+	SR_ATOMIC(int32_t) status;
+
+	/* Line 2: the worker's own. rings never change after sr_pool_new;
+	 * active (a ring) and spare (bit k for each spare ring k) are the
+	 * worker's private state
+	 * between rounds (the dispatcher reads them only when no round runs).
+	 * The counters are written by the worker only (relaxed); spin_ns and
+	 * park_ns are time spent waiting for a round. */
+	SR_ALIGNAS(SR_LINE) struct sr_spill *rings[SR_POOL_RINGS];
+	uint32_t active;
+	uint32_t spare;
+	SR_ATOMIC(uint64_t) rounds;
+	SR_ATOMIC(uint64_t) pushed;
+	SR_ATOMIC(uint64_t) spilled;
+	SR_ATOMIC(uint64_t) merged;
+	SR_ATOMIC(uint64_t) published;
+	SR_ATOMIC(uint64_t) spin_ns;
+	SR_ATOMIC(uint64_t) park_ns;
+};
+
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, recycle) == 8, "slot line");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, go) == 1 * SR_LINE, "signal line");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, status) == 1 * SR_LINE + 12, "signal words are packed");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, rings) == 2 * SR_LINE, "worker line");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, active) == 2 * SR_LINE + 8 * SR_POOL_RINGS, "active after rings");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, park_ns) == 2 * SR_LINE + 80, "counters after active and spare");
+SR_STATIC_ASSERT(sizeof(struct sr_pool_worker) == 3 * SR_LINE, "three lines a worker");
+
+struct sr_pool {
+	/* Line 0: immutable after sr_pool_new. */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t workers;
+	uint64_t ring_capacity;
+	uint64_t elem_size;
+	uint64_t args_size;
+	uint32_t spin_ns; /* after the oversubscription rule */
+	uint32_t flags;
+	struct sr_pool_worker *w; /* workers entries, SR_LINE-aligned */
+	void *args;               /* args_size bytes: the running round's copy */
+	sr_work_fn work;
+	void *ctx;
+	void *threads; /* private: the pthread handles */
+
+	/* Line 1: the round (dispatcher <-> workers). round is the number of
+	 * the last round dispatched (the dispatcher's; workers read it after
+	 * G1); pending counts the workers still in it, a futex word for the
+	 * joiner (D1), join_parked is 1 while the joiner sleeps on it;
+	 * shutdown (S1). */
+	SR_ALIGNAS(SR_LINE) uint64_t round;
+	SR_ATOMIC(uint32_t) pending;
+	SR_ATOMIC(uint32_t) join_parked;
+	SR_ATOMIC(uint32_t) shutdown;
+	uint32_t joined; /* the dispatcher's: 1 once `round` was joined */
+};
+
+SR_STATIC_ASSERT(offsetof(struct sr_pool, w) == 48, "immutable words first");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, threads) == 80, "threads last of line 0");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, round) == 1 * SR_LINE, "round line");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, joined) == 1 * SR_LINE + 20, "round words are packed");
+SR_STATIC_ASSERT(sizeof(struct sr_pool) == 2 * SR_LINE, "header is two lines");
+
+/* Lifecycle. sr_pool_new validates cfg, allocates every ring and the worker
+ * entries, and starts the threads; on failure it returns NULL with *err < 0
+ * and nothing left behind. sr_pool_free stops the workers (after joining a
+ * running round), joins their threads and frees everything; the pool and
+ * its rings must not be used afterwards. */
+SR_API struct sr_pool *sr_pool_new(const struct sr_pool_config *cfg, int *err);
+SR_API void sr_pool_free(struct sr_pool *p);
+
+/* Dispatcher. sr_pool_dispatch copies args_size bytes of args into p->args
+ * (args NULL: it copies nothing, and the round sees what p->args holds: the
+ * last round's args, or what the dispatcher wrote there since the last
+ * join) and starts a round on every worker; it returns
+ * at once: 0, or -EBUSY if the last round was not joined (nothing changes).
+ * sr_pool_join waits for the round (spin, then futex sleep) and returns 0,
+ * or -EPERM if no round waits to be joined. sr_pool_status gives worker i's
+ * result of the last joined round (its work's return value). */
+SR_API int sr_pool_dispatch(struct sr_pool *p, const void *args);
+SR_API int sr_pool_join(struct sr_pool *p);
+SR_API int sr_pool_status(const struct sr_pool *p, unsigned worker);
+
+/* Collector. sr_pool_take takes worker i's published batch (H1) and stores
+ * its sequence in *seq, or returns NULL if it has none. The collector owns
+ * the ring until it hands it back with sr_pool_recycle (H2), which it must
+ * do, empty (ring and spill area), before it takes that worker's next
+ * batch; -EINVAL if the ring is not empty or not that worker's. A collector
+ * that cannot drain a batch now keeps it and drains it first next time
+ * (the worker merges meanwhile; it is never stranded). */
+SR_API struct sr_spill *sr_pool_take(struct sr_pool *p, unsigned worker, uint64_t *seq);
+SR_API int sr_pool_recycle(struct sr_pool *p, unsigned worker, struct sr_spill *ring);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPILLRING_POOL_H */

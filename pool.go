@@ -1,0 +1,776 @@
+package spillring
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// DefaultPoolRingCapacity is the capacity of each of a worker's rings when
+// PoolConfig.RingCapacity is 0.
+const DefaultPoolRingCapacity = 1024
+
+// MaxPoolWorkers is the most workers a pool can have.
+const MaxPoolWorkers = 1024
+
+// poolRings is the number of rings each worker owns (SR_POOL_RINGS in
+// csrc/pool.h): active, published, and one in the collector's hands.
+const poolRings = 3
+
+// Pool errors. Test for them with errors.Is.
+var (
+	// ErrRoundRunning is returned by Dispatch and Run while the last round
+	// was not joined: a pool runs one round at a time.
+	ErrRoundRunning = errors.New("spillring: pool round running (Join it first)")
+
+	// ErrNoRound is returned by Join when no round waits to be joined.
+	ErrNoRound = errors.New("spillring: no pool round to join")
+
+	// ErrNilSpout is returned by Collect for a nil sink.
+	ErrNilSpout = errors.New("spillring: nil spout")
+
+	// ErrPoolRing is returned by Close on a ring a WorkerPool gave its
+	// work function: the pool owns its rings and frees them itself.
+	ErrPoolRing = errors.New("spillring: ring belongs to a WorkerPool")
+)
+
+// WorkFunc is a Go work function: it fills out, the worker's active ring,
+// for one round, and returns nil or an error that Join reports as a
+// *WorkerError. It runs on the worker's own thread (a C thread pinned to its
+// CPU on the C backend, a goroutine locked to its OS thread on the Go
+// backend), once per round; the worker owns out until it returns.
+type WorkFunc[T, A any] func(out *SpillRing[T], worker int, args A) error
+
+// CWork is a C work function for a pool on the C backend: Fn is a C
+// function pointer of type sr_work_fn (csrc/pool.h), Ctx its ctx argument.
+// It runs with no Go involvement at all; the round's args reach it as a
+// pointer to a copy in C memory (so A must hold no Go pointers).
+type CWork struct {
+	Fn  unsafe.Pointer
+	Ctx unsafe.Pointer
+}
+
+// PoolConfig configures a WorkerPool. Workers and one of Work or CWork are
+// required; the other fields have usable zero values.
+type PoolConfig[T, A any] struct {
+	// Workers is the number of worker threads, 1 to MaxPoolWorkers.
+	Workers int
+	// CPUs[i] is the CPU worker i is pinned to. nil pins worker i to the
+	// i-th CPU this process may run on, wrapping around when there are
+	// more workers than CPUs. A CPU the process may not run on is an
+	// error. On a system without thread affinity (the Go backend off
+	// Linux), nil leaves the workers unpinned and a non-nil CPUs is an
+	// error.
+	CPUs []int
+	// RingCapacity is the capacity of each of a worker's three rings: a
+	// power of two, at most MaxCapacity. 0 means DefaultPoolRingCapacity.
+	RingCapacity int
+	// SpillBuffer is, on the C backend, the size of each ring's spill
+	// area (csrc/spill.h): what a C work function can spill before its
+	// pushes fail with -ENOBUFS, when Overflow is set. 0 means
+	// RingCapacity. The Go backend has no spill area and ignores it.
+	SpillBuffer int
+	// Overflow takes the items a worker's full ring spills, oldest first
+	// per worker. Its calls come from worker threads (a Go work
+	// function's Push into a full ring) and from Collect (what rings
+	// spilled into their C spill areas), one call at a time: the pool
+	// serializes them. nil drops them; Stats counts them either way.
+	Overflow Spout[T]
+	// Wait is how an idle worker waits for a round, and Join for the
+	// workers: Adaptive(d) spins for d, then sleeps (the default,
+	// Adaptive(DefaultSpinTime)); Park sleeps at once. No worker spins
+	// when Workers + 1 exceed the CPUs the process may use: a spinner
+	// would only take the CPU a worker needs. Other strategies are an
+	// error.
+	Wait WaitStrategy
+	// Work is the Go work function, or nil when CWork is set.
+	Work WorkFunc[T, A]
+	// CWork is the C work function (C backend only), or zero.
+	CWork CWork
+	// Backend: Auto picks BackendC when it is in the build and T holds no
+	// pointers, BackendGo otherwise. CWork needs BackendC.
+	Backend Backend
+}
+
+// WorkerPanic is the error Join reports for a Go work function that
+// panicked. The worker recovered it and is ready for the next round.
+type WorkerPanic struct {
+	Worker int
+	Value  any
+	Stack  []byte // the panicking goroutine's stack (runtime/debug.Stack)
+}
+
+func (e *WorkerPanic) Error() string {
+	return fmt.Sprintf("spillring: worker %d panicked: %v", e.Worker, e.Value)
+}
+
+// Unwrap returns the panic value if it is an error.
+func (e *WorkerPanic) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// WorkerError is the error Join reports for a work function that failed: a
+// Go work function's error (Err), or a C work function's nonzero return
+// value (Code).
+type WorkerError struct {
+	Worker int
+	Code   int   // a C work function's return value; 0 for Go work
+	Err    error // a Go work function's error; nil for C work
+}
+
+func (e *WorkerError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("spillring: worker %d: %v", e.Worker, e.Err)
+	}
+	return fmt.Sprintf("spillring: worker %d: work function returned %d", e.Worker, e.Code)
+}
+
+// Unwrap returns the Go work function's error.
+func (e *WorkerError) Unwrap() error { return e.Err }
+
+// PoolStats are a pool's counters. Items are conserved: once a round is
+// joined and no Collect runs, Pushed == Collected + Spilled + InRings.
+type PoolStats struct {
+	Rounds    uint64 // rounds dispatched
+	Pushed    uint64 // items the work functions pushed
+	Collected uint64 // items Collect handed to its sinks
+	Spilled   uint64 // items rings spilled (to Overflow, pending for it, or dropped)
+	Merged    uint64 // items workers merged back into an uncollected batch
+	Published uint64 // batches workers published
+	// InRings is Pushed - Collected - Spilled: the items in the rings,
+	// published or not (a figure of the counters, exact between rounds).
+	InRings uint64
+	// Spin and Parked are the workers' total time waiting for rounds:
+	// spinning, and asleep.
+	Spin, Parked time.Duration
+}
+
+// poolWorkerLayout mirrors struct sr_pool_worker in csrc/pool.h; a cgo file
+// asserts every offset. On the C backend it is C memory, on the Go backend
+// Go memory; Collect and Stats read it the same way.
+type poolWorkerLayout struct {
+	// Line 0: the handoff slot. batch is 0 or seq<<8 | ring+1 (H1, H3);
+	// recycle has bit k set for each ring k recycled (H2).
+	batch   atomic.Uint64
+	recycle atomic.Uint32
+	_       [lineSize - 12]byte
+
+	// Line 1: the signal (G1, D1, S1).
+	goWord atomic.Uint32
+	parked atomic.Uint32
+	done   atomic.Uint32
+	status atomic.Int32
+	_      [lineSize - 16]byte
+
+	// Line 2: the worker's own: its rings (C pointers, C backend only),
+	// active ring and spare mask, and its counters.
+	rings     [poolRings]unsafe.Pointer
+	active    uint32
+	spare     uint32
+	rounds    atomic.Uint64
+	pushed    atomic.Uint64
+	spilled   atomic.Uint64
+	merged    atomic.Uint64
+	published atomic.Uint64
+	spinNs    atomic.Uint64
+	parkNs    atomic.Uint64
+	_         [lineSize - 80 - 8]byte
+}
+
+func batchWord(seq uint64, ring int) uint64 { return seq<<8 | uint64(ring+1) }
+
+// poolBackend is where a pool's threads and layout live.
+type poolBackend interface {
+	// dispatch starts a round (G1); the args are in place.
+	dispatch() error
+	// join waits for the round (D1).
+	join() error
+	// status is worker i's work result of the last joined round.
+	status(i int) int32
+	// stop stops and joins the workers, after a running round, and
+	// frees the layout (S1).
+	stop()
+}
+
+// WorkerPool is a thread-per-core pool: Workers threads, each pinned to a
+// CPU and owning three rings in rotation, run a work function once per
+// round (Dispatch, Join, or Run for both) and publish what it pushed into
+// a handoff slot; Collect takes the published batches, also while a round
+// runs, and hands them to a sink.
+//
+// Threads: on the C backend each worker is a C pthread pinned with
+// pthread_setaffinity_np, which waits in C (spin, then futex sleep) and so
+// holds no Go P while idle. A C work function (CWork) runs there with no Go
+// at all. A Go work function runs there through one cgo callback per round
+// (never per item: its pushes go straight into the ring's C memory). A
+// callback needs a P: with GOMAXPROCS at least Workers + 1, every worker
+// can run Go at once beside the goroutine calling Join; with fewer, the
+// callbacks take turns. Callbacks also wait out the GC's stop-the-world
+// pauses. On the Go backend each worker is a goroutine locked to its OS
+// thread and pinned through sched_setaffinity.
+//
+// Ordering: everything Dispatch's caller wrote before Dispatch happens
+// before the work functions of that round run; everything a work function
+// wrote before it returned happens before the Join that waits for it, and
+// before the Collect that takes the batch it published.
+//
+// Methods: Dispatch, Join and Run are the dispatcher's; Collect is the
+// collector's; each group serializes its own calls, and the two may run
+// at once on different goroutines. Close stops everything, from any
+// goroutine.
+type WorkerPool[T, A any] struct {
+	life sync.RWMutex // write: Close; read: every other method
+	mu   sync.Mutex   // the dispatcher's: Dispatch, Join, Run
+	cmu  sync.Mutex   // the collector's: Collect
+
+	closed   atomic.Bool
+	backend  poolBackend
+	backendK Backend
+	workers  int
+	cwork    bool
+
+	w         []*poolWorkerLayout        // per worker
+	rings     [][poolRings]*SpillRing[T] // per worker; C backend: views of C memory
+	held      []int8                     // per worker: the ring the collector holds (-1: none)
+	args      A                          // the running round's args (Go work)
+	cargs     unsafe.Pointer             // C work: where the args go (C memory)
+	work      WorkFunc[T, A]             // Go work
+	errs      []error                    // per worker: the last round's Go error or panic
+	spout     *LockedSpout[T]            // the serialized Overflow, or nil
+	shad      []poolShadow               // race detector edges (poolShadow)
+	table     int                        // index in poolTable (C backend, Go work)
+	running   bool                       // a round was dispatched and not joined
+	rounds    uint64
+	collected atomic.Uint64
+	final     PoolStats // Stats after Close
+}
+
+// NewPool starts a pool. An invalid cfg gets an error wrapping
+// ErrInvalidConfig: Workers out of [1, MaxPoolWorkers], a CPU the process
+// may not run on, both or neither of Work and CWork, a RingCapacity that is
+// not a power of two, a Wait other than Adaptive or Park, CWork on the Go
+// backend (ErrBackendUnavailable when the build has no C backend), or, for
+// CWork, an A that holds pointers (ErrPointerType).
+func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
+	if cfg.Workers < 1 || cfg.Workers > MaxPoolWorkers {
+		return nil, fmt.Errorf("%w: %d workers, want 1 to %d", ErrInvalidConfig, cfg.Workers, MaxPoolWorkers)
+	}
+	cw := cfg.CWork.Fn != nil
+	switch {
+	case cw && cfg.Work != nil:
+		return nil, fmt.Errorf("%w: both Work and CWork set", ErrInvalidConfig)
+	case !cw && cfg.Work == nil:
+		return nil, fmt.Errorf("%w: nil work function (set Work or CWork)", ErrInvalidConfig)
+	case cw && cfg.CWork.Ctx != nil && cfg.CWork.Fn == nil:
+		return nil, fmt.Errorf("%w: CWork.Ctx without CWork.Fn", ErrInvalidConfig)
+	}
+	if cfg.RingCapacity == 0 {
+		cfg.RingCapacity = DefaultPoolRingCapacity
+	}
+	if cfg.SpillBuffer < 0 || cfg.SpillBuffer > MaxCapacity {
+		return nil, fmt.Errorf("%w: spill buffer %d out of range [0, MaxCapacity]", ErrInvalidConfig, cfg.SpillBuffer)
+	}
+	c, err := Config{Capacity: cfg.RingCapacity, Backend: cfg.Backend}.validate(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	if cw {
+		if cfg.Backend == BackendGo || c.Backend != BackendC {
+			if !cBackendAvailable {
+				return nil, fmt.Errorf("%w: CWork", ErrBackendUnavailable)
+			}
+			return nil, fmt.Errorf("%w: CWork needs BackendC", ErrInvalidConfig)
+		}
+		if hasPointers(reflect.TypeFor[A]()) {
+			return nil, fmt.Errorf("%w: CWork args type %v", ErrPointerType, reflect.TypeFor[A]())
+		}
+	}
+	spin, err := poolSpin(cfg.Wait)
+	if err != nil {
+		return nil, err
+	}
+	cpus, err := poolCPUs(cfg.CPUs, cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	p := &WorkerPool[T, A]{
+		backendK: c.Backend,
+		workers:  cfg.Workers,
+		cwork:    cw,
+		work:     cfg.Work,
+		held:     make([]int8, cfg.Workers),
+		errs:     make([]error, cfg.Workers),
+		shad:     make([]poolShadow, cfg.Workers),
+		rings:    make([][poolRings]*SpillRing[T], cfg.Workers),
+		w:        make([]*poolWorkerLayout, cfg.Workers),
+		table:    -1,
+	}
+	for i := range p.held {
+		p.held[i] = -1
+	}
+	if cfg.Overflow != nil {
+		p.spout, _ = Locked(cfg.Overflow)
+	}
+	pc := poolStart{
+		cpus:     cpus,
+		spin:     spin,
+		capacity: c.Capacity,
+		spill:    cfg.SpillBuffer,
+		cwork:    cfg.CWork,
+	}
+	if c.Backend == BackendC {
+		err = newPoolC(p, pc)
+	} else {
+		err = newPoolGo(p, pc)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// poolStart carries what a backend needs to start the workers.
+type poolStart struct {
+	cpus     []int // nil: unpinned
+	spin     time.Duration
+	capacity int
+	spill    int
+	cwork    CWork
+}
+
+// poolSpin turns a WaitStrategy into the pool's spin-then-sleep budget.
+func poolSpin(w WaitStrategy) (time.Duration, error) {
+	w = w.normalized()
+	switch w.kind {
+	case waitAdaptive:
+		if w.spins < 0 || w.spins > int(MaxSpinTime) {
+			return 0, fmt.Errorf("%w: %v spin time out of range [0, %v]", ErrInvalidConfig, w, MaxSpinTime)
+		}
+		return time.Duration(w.spins), nil
+	case waitPark:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%w: a pool waits with Adaptive or Park, not %v", ErrInvalidConfig, w)
+}
+
+// overflow is the rings' spout: the serialized Overflow, or nil (a nil
+// interface, not a nil *LockedSpout) to drop.
+func (p *WorkerPool[T, A]) overflow() Spout[T] {
+	if p.spout == nil {
+		return nil
+	}
+	return p.spout
+}
+
+// Dispatch starts a round: every worker runs the work function once with
+// args. It returns at once; Join waits for the round. args stays with the
+// pool until the next Dispatch (Go work reads it in place; for C work it is
+// copied into C memory now). A second Dispatch before Join returns
+// ErrRoundRunning and changes nothing; after Close, ErrClosed.
+func (p *WorkerPool[T, A]) Dispatch(args A) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dispatch(args)
+}
+
+func (p *WorkerPool[T, A]) dispatch(args A) error {
+	if p.running {
+		return ErrRoundRunning
+	}
+	if p.cwork {
+		// In bounds: cargs is struct sr_pool's args, unsafe.Sizeof(args)
+		// bytes (newPoolC), and A holds no pointers (NewPool). No round
+		// runs, so no worker reads it; sr_pool_dispatch (args NULL)
+		// publishes it with the round (G1).
+		*(*A)(p.cargs) = args
+	} else {
+		p.args = args
+	}
+	for i := range p.shad {
+		p.shad[i].release() // G1, for the race detector: args and the caller's writes
+	}
+	if err := p.backend.dispatch(); err != nil {
+		return err
+	}
+	p.running = true
+	p.rounds++
+	return nil
+}
+
+// Join waits for the round Dispatch started (spinning per the pool's Wait,
+// then asleep) and returns nil, or what went wrong on the workers: a
+// *WorkerError for each work function that returned an error or a nonzero
+// code, a *WorkerPanic for each that panicked, joined with errors.Join (find
+// them with errors.As). The pool is ready for the next round either way.
+// It returns ErrNoRound if no round waits to be joined, ErrClosed after
+// Close.
+func (p *WorkerPool[T, A]) Join() error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.join()
+}
+
+func (p *WorkerPool[T, A]) join() error {
+	if !p.running {
+		return ErrNoRound
+	}
+	if err := p.backend.join(); err != nil {
+		return err
+	}
+	p.running = false
+	var errs []error
+	for i := range p.workers {
+		p.shad[i].acquire() // D1, for the race detector
+		code := p.backend.status(i)
+		if code == 0 {
+			continue
+		}
+		switch err := p.errs[i]; {
+		case err != nil:
+			errs = append(errs, err)
+			p.errs[i] = nil
+		default:
+			errs = append(errs, &WorkerError{Worker: i, Code: int(code)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run is Dispatch followed by Join.
+func (p *WorkerPool[T, A]) Run(args A) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.dispatch(args); err != nil {
+		return err
+	}
+	return p.join()
+}
+
+// Collect takes every batch the workers have published (H1), hands its
+// items to sink in order, at most two SendBatch calls a batch, and recycles
+// the ring to its worker (H2); it returns how many items sink took. It
+// never waits for a worker and may run while a round runs: a worker that
+// has not published yet is skipped. Batches go worker by worker, and a
+// worker's items arrive in the order it pushed them.
+//
+// Before a batch's items, what its ring spilled into its C spill area goes
+// to the pool's Overflow (C backend).
+//
+// If sink (or Overflow) refuses items, Collect stops and returns the error:
+// nothing is lost, and no worker is held up. The refused batch stays with
+// the collector and goes first next time; meanwhile its worker merges its
+// new items into the batch it publishes next (Stats.Merged). Collect does
+// not flush sink. A nil sink returns ErrNilSpout; after Close, ErrClosed.
+func (p *WorkerPool[T, A]) Collect(sink Spout[T]) (int, error) {
+	if sink == nil {
+		return 0, ErrNilSpout
+	}
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed.Load() {
+		return 0, ErrClosed
+	}
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	total := 0
+	for i := range p.workers {
+		n, err := p.collect(i, sink)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// collect drains worker i's held batch, if any, then its published one:
+// at most two batches, so a worker that publishes fast cannot keep Collect
+// going forever.
+func (p *WorkerPool[T, A]) collect(i int, sink Spout[T]) (int, error) {
+	w := p.w[i]
+	total := 0
+	for range 2 {
+		k := int(p.held[i])
+		if k < 0 {
+			b := w.batch.Swap(0) // H1
+			if b == 0 {
+				break
+			}
+			k = int(b&0xff) - 1
+			p.held[i] = int8(k)
+			p.shad[i].acquire()
+		}
+		n, err := p.drain(p.rings[i][k], sink)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		p.held[i] = -1
+		w.recycle.Or(1 << k) // H2
+	}
+	return total, nil
+}
+
+// drain empties r into sink: the spill area first (to Overflow), then the
+// ring's items.
+func (p *WorkerPool[T, A]) drain(r *SpillRing[T], sink Spout[T]) (int, error) {
+	if err := r.Forward(); err != nil {
+		return 0, err
+	}
+	n, err := r.sendTo(sink)
+	p.collected.Add(uint64(n))
+	return n, err
+}
+
+// Stats returns the pool's counters. Between rounds (joined, no Collect
+// running) they are exact and Pushed == Collected + Spilled + InRings;
+// during a round they are a recent view. After Close they are the final
+// figures.
+func (p *WorkerPool[T, A]) Stats() PoolStats {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.closed.Load() {
+		return p.final
+	}
+	return p.stats()
+}
+
+func (p *WorkerPool[T, A]) stats() PoolStats {
+	s := PoolStats{Rounds: p.rounds, Collected: p.collected.Load()}
+	for _, w := range p.w {
+		s.Pushed += w.pushed.Load()
+		s.Spilled += w.spilled.Load()
+		s.Merged += w.merged.Load()
+		s.Published += w.published.Load()
+		s.Spin += time.Duration(w.spinNs.Load())
+		s.Parked += time.Duration(w.parkNs.Load())
+	}
+	s.InRings = s.Pushed - s.Collected - s.Spilled
+	return s
+}
+
+// Workers returns the number of workers.
+func (p *WorkerPool[T, A]) Workers() int { return p.workers }
+
+// Backend reports where the pool's rings and threads live.
+func (p *WorkerPool[T, A]) Backend() Backend { return p.backendK }
+
+// Close stops the pool: it waits for a running round's work functions to
+// return (they are not interrupted) and for a running Collect, stops the
+// workers whether they sleep or spin, joins their threads and frees the
+// rings. Items still in the rings are discarded: Join and Collect first to
+// keep them. Afterwards every method returns ErrClosed (Stats the final
+// counters); a second Close returns ErrClosed.
+func (p *WorkerPool[T, A]) Close() error {
+	p.life.Lock()
+	defer p.life.Unlock()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	p.mu.Lock()
+	if p.running {
+		p.backend.join() // the threads finish the round first (S1)
+		p.running = false
+	}
+	p.mu.Unlock()
+	p.final = p.stats()
+	p.backend.stop()
+	p.closed.Store(true)
+	for i := range p.rings {
+		for k := range poolRings {
+			p.rings[i][k].detach()
+		}
+	}
+	poolTableFree(p.table)
+	var zero A
+	p.args = zero
+	return nil
+}
+
+// round runs worker i's round of Go work on the worker's thread: the work
+// function, the counts, the publish (H3). It is the body of the Go
+// backend's worker loop, and of the C backend's callback.
+func (p *WorkerPool[T, A]) round(i int, seq uint64) int32 {
+	w := p.w[i]
+	a := p.rings[i][w.active]
+	t0, s0 := a.l.tail, a.l.spilled // settled by the last publish
+	code := p.runWork(i, a)
+	a.settle() // a discarding ring's overwrites, for the counts
+	w.pushed.Add(a.l.tail - t0)
+	w.spilled.Add(a.l.spilled - s0)
+	p.publish(i, w, seq)
+	runtime.KeepAlive(a)
+	return code
+}
+
+// publish ends worker i's round (H3): sr_pool_publish's twin. The Go
+// backend's workers run it, and on the C backend a Go work function's
+// callback (SR_POOL_SELF_PUBLISH), so that merges spill through Go.
+func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
+	rings := &p.rings[i]
+	a := rings[w.active]
+	if b := w.batch.Swap(0); b != 0 {
+		// Not collected: merge the active ring into it and put it back.
+		k := int(b&0xff) - 1
+		if a.Len() == 0 && a.Pending() == 0 {
+			w.batch.Store(b)
+			return
+		}
+		old := rings[k]
+		sp := old.Spilled()
+		w.merged.Add(mergeSpill(old, a))
+		w.spilled.Add(old.Spilled() - sp)
+		w.batch.Store(batchWord(seq, k)) // H1
+		w.published.Add(1)
+		return
+	}
+	if a.Len() == 0 && a.Pending() == 0 {
+		return // nothing to publish: keep the ring
+	}
+	w.spare |= w.recycle.Swap(0) // H2
+	if w.spare == 0 {
+		return // cannot happen (H3); the items would go out with the next publish
+	}
+	w.batch.Store(batchWord(seq, int(w.active))) // H1
+	w.published.Add(1)
+	w.active = uint32(bits.TrailingZeros32(w.spare))
+	w.spare &= w.spare - 1
+}
+
+// mergeSpill moves from's items to the end of into, spilling from into as
+// it must, and stops where into's spout refuses, leaving the rest in from;
+// sr_pool_merge's twin. It returns how many moved.
+func mergeSpill[T any](into, from *SpillRing[T]) uint64 {
+	l := from.settle()
+	var moved uint64
+	for l.tail != l.head {
+		h := l.head
+		i := h & from.mask
+		run := min(l.tail-h, from.cap-i)
+		took, _ := into.PushSlice(from.buf()[i : i+run])
+		from.zero(h, uint64(took))
+		l.head = h + uint64(took)
+		moved += uint64(took)
+		if uint64(took) < run {
+			break
+		}
+	}
+	return moved
+}
+
+// runWork runs the Go work function for worker i on ring out, recovering a
+// panic, and returns the code the worker reports: 0, 1 for an error, 2 for
+// a panic (the error is in errs[i]).
+func (p *WorkerPool[T, A]) runWork(i int, out *SpillRing[T]) (code int32) {
+	p.shad[i].acquire() // G1
+	defer func() {
+		if v := recover(); v != nil {
+			p.errs[i] = &WorkerPanic{Worker: i, Value: v, Stack: stack()}
+			code = 2
+		}
+		p.shad[i].release() // D1, H1
+	}()
+	if err := p.work(out, i, p.args); err != nil {
+		p.errs[i] = &WorkerError{Worker: i, Err: err}
+		return 1
+	}
+	return 0
+}
+
+// poolTable finds a pool from a C worker's callback (C backend, Go work)
+// without a map or a lock: the pool's index, which the C side holds as its
+// ctx, picks the entry. Entries are claimed with a CAS and freed by Close.
+var poolTable [4096]atomic.Pointer[poolEntry]
+
+// poolEntry is what a callback needs: run runs worker i's round.
+type poolEntry struct {
+	run func(i int) int32
+}
+
+var poolTableNext atomic.Uint32
+
+// poolTableAdd claims an entry for e and returns its index, or an error if
+// all are taken.
+func poolTableAdd(e *poolEntry) (int, error) {
+	start := int(poolTableNext.Add(1))
+	for j := range len(poolTable) {
+		i := (start + j) % len(poolTable)
+		if poolTable[i].CompareAndSwap(nil, e) {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("%w: more than %d pools with Go work functions are open", ErrInvalidConfig, len(poolTable))
+}
+
+func poolTableFree(i int) {
+	if i >= 0 {
+		poolTable[i].Store(nil)
+	}
+}
+
+// poolShadow gives the race detector the pool's happens-before edges that
+// run through C memory (G1, D1, H1), which it does not see; see raceShadow.
+type poolShadow struct{ raceShadow }
+
+func (s *poolShadow) release() { s.releaseTail() }
+func (s *poolShadow) acquire() { s.acquireTail() }
+
+// poolCPUs validates cpus, or picks the default: worker i on the i-th CPU
+// the process may run on.
+func poolCPUs(cpus []int, workers int) ([]int, error) {
+	allowed, ok := affinityCPUs()
+	if cpus == nil {
+		if !ok {
+			return nil, nil
+		}
+		out := make([]int, workers)
+		for i := range out {
+			out[i] = allowed[i%len(allowed)]
+		}
+		return out, nil
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: CPUs: this system cannot pin threads", ErrInvalidConfig)
+	}
+	if len(cpus) != workers {
+		return nil, fmt.Errorf("%w: %d CPUs for %d workers", ErrInvalidConfig, len(cpus), workers)
+	}
+	for i, c := range cpus {
+		found := false
+		for _, a := range allowed {
+			found = found || a == c
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: worker %d: CPU %d does not exist or this process may not run on it (allowed: %v)", ErrInvalidConfig, i, c, allowed)
+		}
+	}
+	return append([]int(nil), cpus...), nil
+}
+
+// stack is the current goroutine's stack, for WorkerPanic.
+func stack() []byte {
+	buf := make([]byte, 64<<10)
+	return buf[:runtime.Stack(buf, false)]
+}

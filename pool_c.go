@@ -1,0 +1,141 @@
+//go:build cgo && linux && !purego
+
+package spillring
+
+/*
+#include <errno.h>
+#include <stdlib.h>
+#include "csrc/pool.h"
+
+// sr_go_work (pool_callback.c) runs a Go work function: ctx is the pool's
+// index in poolTable.
+extern int sr_go_work(struct sr_spill *out, unsigned worker, const void *args, void *ctx);
+
+static void *sr_go_ctx(uintptr_t i) { return (void *)i; }
+static void sr_set_cpu(int32_t *cpus, int i, int32_t cpu) { cpus[i] = cpu; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+)
+
+// The Go mirror must match struct sr_pool_worker byte for byte.
+const (
+	_ = uint(unsafe.Sizeof(C.struct_sr_pool_worker{}) - unsafe.Sizeof(poolWorkerLayout{}))
+	_ = uint(unsafe.Sizeof(poolWorkerLayout{}) - unsafe.Sizeof(C.struct_sr_pool_worker{}))
+	_ = uint(C.SR_POOL_RINGS - poolRings)
+	_ = uint(poolRings - C.SR_POOL_RINGS)
+	_ = uint(C.SR_POOL_MAX_WORKERS - MaxPoolWorkers)
+	_ = uint(MaxPoolWorkers - C.SR_POOL_MAX_WORKERS)
+)
+
+var (
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.batch)-unsafe.Offsetof(poolWorkerLayout{}.batch)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.recycle)-unsafe.Offsetof(poolWorkerLayout{}.recycle)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}._go)-unsafe.Offsetof(poolWorkerLayout{}.goWord)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.parked)-unsafe.Offsetof(poolWorkerLayout{}.parked)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.done)-unsafe.Offsetof(poolWorkerLayout{}.done)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.status)-unsafe.Offsetof(poolWorkerLayout{}.status)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.rings)-unsafe.Offsetof(poolWorkerLayout{}.rings)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.active)-unsafe.Offsetof(poolWorkerLayout{}.active)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.spare)-unsafe.Offsetof(poolWorkerLayout{}.spare)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.rounds)-unsafe.Offsetof(poolWorkerLayout{}.rounds)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.pushed)-unsafe.Offsetof(poolWorkerLayout{}.pushed)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.spilled)-unsafe.Offsetof(poolWorkerLayout{}.spilled)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.merged)-unsafe.Offsetof(poolWorkerLayout{}.merged)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.published)-unsafe.Offsetof(poolWorkerLayout{}.published)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.spin_ns)-unsafe.Offsetof(poolWorkerLayout{}.spinNs)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.park_ns)-unsafe.Offsetof(poolWorkerLayout{}.parkNs)]
+	_ = [1]struct{}{}[unsafe.Offsetof(poolWorkerLayout{}.parkNs)-unsafe.Offsetof(C.struct_sr_pool_worker{}.park_ns)]
+)
+
+// poolC is the C backend of a WorkerPool: struct sr_pool (csrc/pool.h).
+type poolC struct {
+	c *C.struct_sr_pool
+}
+
+func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
+	cfg := C.struct_sr_pool_config{
+		workers:        C.uint32_t(p.workers),
+		ring_capacity:  C.uint64_t(s.capacity),
+		elem_size:      C.uint64_t(unsafe.Sizeof(*new(T))),
+		spill_capacity: C.uint64_t(s.spill),
+		spin_ns:        C.uint32_t(s.spin),
+	}
+	if p.spout == nil {
+		cfg.flags |= C.SR_POOL_DISCARD
+	}
+	if s.cpus != nil {
+		cpus := (*C.int32_t)(C.malloc(C.size_t(4 * len(s.cpus))))
+		defer C.free(unsafe.Pointer(cpus))
+		for i, c := range s.cpus {
+			C.sr_set_cpu(cpus, C.int(i), C.int32_t(c))
+		}
+		cfg.cpus = cpus
+	}
+	var cp *C.struct_sr_pool // set below, before any round
+	if p.cwork {
+		cfg.work = C.sr_work_fn(s.cwork.Fn)
+		cfg.ctx = s.cwork.Ctx
+		cfg.args_size = C.uint64_t(unsafe.Sizeof(*new(A)))
+	} else {
+		idx, err := poolTableAdd(&poolEntry{run: func(i int) int32 {
+			// cp.round was written before the round's G1 store,
+			// which this worker thread has acquired.
+			return p.round(i, uint64(cp.round))
+		}})
+		if err != nil {
+			return err
+		}
+		p.table = idx
+		cfg.work = C.sr_work_fn(C.sr_go_work)
+		cfg.ctx = C.sr_go_ctx(C.uintptr_t(idx))
+		cfg.flags |= C.SR_POOL_SELF_PUBLISH
+	}
+	var cerr C.int
+	cp = C.sr_pool_new(&cfg, &cerr)
+	if cp == nil {
+		poolTableFree(p.table)
+		if cerr == -C.ENOMEM || cerr == -C.EAGAIN {
+			return fmt.Errorf("spillring: sr_pool_new: %w", syscall.Errno(-cerr))
+		}
+		return fmt.Errorf("%w: sr_pool_new: %w", ErrInvalidConfig, syscall.Errno(-cerr))
+	}
+	spout := p.overflow()
+	base := unsafe.Pointer(cp.w)
+	for i := range p.workers {
+		// In bounds: cp.w holds `workers` entries (csrc/pool.h).
+		w := (*poolWorkerLayout)(unsafe.Add(base, uintptr(i)*unsafe.Sizeof(poolWorkerLayout{})))
+		p.w[i] = w
+		for k := range poolRings {
+			p.rings[i][k] = viewSpill[T](w.rings[k], spout)
+		}
+	}
+	p.cargs = cp.args
+	p.backend = &poolC{c: cp}
+	return nil
+}
+
+func (b *poolC) dispatch() error {
+	if rc := C.sr_pool_dispatch(b.c, nil); rc != 0 {
+		return fmt.Errorf("spillring: sr_pool_dispatch: %w", syscall.Errno(-rc))
+	}
+	return nil
+}
+
+func (b *poolC) join() error {
+	if rc := C.sr_pool_join(b.c); rc != 0 {
+		return fmt.Errorf("spillring: sr_pool_join: %w", syscall.Errno(-rc))
+	}
+	return nil
+}
+
+func (b *poolC) status(i int) int32 { return int32(C.sr_pool_status(b.c, C.uint(i))) }
+
+func (b *poolC) stop() {
+	C.sr_pool_free(b.c)
+	b.c = nil
+}

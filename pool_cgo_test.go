@@ -1,0 +1,31 @@
+//go:build cgo && linux && !purego
+
+package spillring
+
+import (
+	"testing"
+
+	"github.com/spillring/spillring/internal/cwork"
+	"github.com/stretchr/testify/require"
+)
+
+// newCSeqHarness makes a pool whose C work function (internal/cwork's
+// cw_seq) pushes worker<<40 | n, n counting up, spill areas of spill items.
+func newCSeqHarness(t *testing.T, workers, capacity, spill int, overflow Spout[uint64], sink Spout[uint64]) poolHarness {
+	cw := cwork.NewSeq(workers)
+	fn, ctx := cw.Work()
+	p, err := NewPool(PoolConfig[uint64, cwork.Args]{
+		Workers: workers, RingCapacity: capacity, SpillBuffer: spill, Overflow: overflow,
+		CWork: CWork{Fn: fn, Ctx: ctx},
+	})
+	require.NoError(t, err)
+	require.Equal(t, BackendC, p.Backend())
+	return poolHarness{
+		run:     func(n uint64) error { return p.Run(cwork.Args{Count: n}) },
+		pushed:  cw.Next,
+		close:   func() error { err := p.Close(); cw.Free(); return err },
+		stats:   p.Stats,
+		collect: func() (int, error) { return p.Collect(sink) },
+		drain:   func() { drainPool(t, p, sink) },
+	}
+}
