@@ -80,6 +80,7 @@ vet386:
 cwarn:
 	$(CC) $(CWARN) -c csrc/ring.c -o /dev/null
 	$(CC) $(CWARN) -c csrc/spill.c -o /dev/null
+	$(CC) $(CWARN) -c csrc/pool.c -o /dev/null
 	$(CC) $(CWARN) -c csrc/example/consumer.c -o /dev/null
 
 # The C library. The version is the library's, not the Go module's: the
@@ -96,16 +97,16 @@ INCLUDEDIR  ?= $(PREFIX)/include
 
 lib: $(LIB_BUILD)/libspillring.a $(LIB_BUILD)/$(LIB_SO)
 
-$(LIB_BUILD)/%.o: csrc/%.c csrc/spillring.h csrc/spill.h csrc/block.h csrc/copy.h csrc/park.h
+$(LIB_BUILD)/%.o: csrc/%.c csrc/spillring.h csrc/spill.h csrc/pool.h csrc/block.h csrc/copy.h csrc/park.h
 	@mkdir -p $(LIB_BUILD)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(LIB_BUILD)/libspillring.a: $(LIB_BUILD)/ring.o $(LIB_BUILD)/spill.o
+$(LIB_BUILD)/libspillring.a: $(LIB_BUILD)/ring.o $(LIB_BUILD)/spill.o $(LIB_BUILD)/pool.o
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_BUILD)/$(LIB_SO): $(LIB_BUILD)/ring.o $(LIB_BUILD)/spill.o
-	$(CC) -shared -Wl,-soname,libspillring.so.$(LIB_SOMAJOR) -o $@ $^
+$(LIB_BUILD)/$(LIB_SO): $(LIB_BUILD)/ring.o $(LIB_BUILD)/spill.o $(LIB_BUILD)/pool.o
+	$(CC) -shared -pthread -Wl,-soname,libspillring.so.$(LIB_SOMAJOR) -o $@ $^
 	ln -sf $(LIB_SO) $(LIB_BUILD)/libspillring.so.$(LIB_SOMAJOR)
 	ln -sf libspillring.so.$(LIB_SOMAJOR) $(LIB_BUILD)/libspillring.so
 
@@ -115,7 +116,7 @@ $(LIB_BUILD)/$(LIB_SO): $(LIB_BUILD)/ring.o $(LIB_BUILD)/spill.o
 # A shared library in a system directory needs `ldconfig` afterwards.
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR)/spillring $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 644 csrc/spillring.h csrc/spill.h $(DESTDIR)$(INCLUDEDIR)/spillring/
+	install -m 644 csrc/spillring.h csrc/spill.h csrc/pool.h $(DESTDIR)$(INCLUDEDIR)/spillring/
 	install -m 644 $(LIB_BUILD)/libspillring.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_BUILD)/$(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIB_SO) $(DESTDIR)$(LIBDIR)/libspillring.so.$(LIB_SOMAJOR)
@@ -154,6 +155,9 @@ ckit: ckit-tools
 	$(CC) -std=c11 $(CKIT_WARN) -o $(CKIT)/quickstart csrc/example/quickstart.c \
 		$$($(CKIT_PC) --cflags --libs spillring) -pthread
 	test "$$(LD_LIBRARY_PATH=$$($(CKIT_PC) --variable=libdir spillring) $(CKIT)/quickstart)" = 499999500000
+	$(CC) -std=c11 $(CKIT_WARN) -o $(CKIT)/pool_quickstart csrc/example/pool_quickstart.c \
+		$$($(CKIT_PC) --cflags --libs spillring) -pthread
+	test "$$(LD_LIBRARY_PATH=$$($(CKIT_PC) --variable=libdir spillring) $(CKIT)/pool_quickstart)" = 199990000
 	$(CC) -std=c11 $(CKIT_WARN) $$($(CKIT_PC) --cflags spillring) -c csrc/example/layout_c.c -o $(CKIT)/layout_c.o
 	for std in c++11 c++17 c++20; do \
 		$(CXX) -std=$$std $(CKIT_WARN) -pthread $$($(CKIT_PC) --cflags spillring) \

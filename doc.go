@@ -62,6 +62,21 @@
 // a spout itself, so rings chain. A channel under DropOldest can route its
 // evictions into a spout too (Config.Evicted).
 //
+// # WorkerPool
+//
+// NewPool starts a thread-per-core pool: each worker is a thread pinned to
+// one CPU that owns three rings in rotation. Dispatch starts a round (the
+// work function runs once on every worker, pushing into its active ring),
+// Join waits for it, Run does both, and Collect, which may run at any time,
+// takes the batches the workers published and hands them to a sink. On the
+// C backend the workers are C pthreads that wait in C: a C work function
+// (CWork) runs with no Go involvement, a Go work function through one cgo
+// callback per round. A slow collector makes workers merge their new items
+// into the batch still waiting, and full rings spill into the pool's
+// Overflow spout: nothing is lost, and Stats accounts for every item. See
+// WorkerPool for the threads, GOMAXPROCS and the memory-ordering edges, and
+// csrc/pool.h for the C API.
+//
 // # Backends
 //
 // The C backend keeps the ring, slots and control words alike, in C memory

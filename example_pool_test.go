@@ -1,0 +1,87 @@
+package spillring_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spillring/spillring"
+)
+
+// A pool of two workers squares a slice, each worker its half; Collect
+// gathers the results, per worker in push order.
+func ExampleNewPool() {
+	pool, err := spillring.NewPool(spillring.PoolConfig[uint64, []uint64]{
+		Workers: 2,
+		Work: func(out *spillring.SpillRing[uint64], worker int, in []uint64) error {
+			half := len(in) / 2
+			for _, v := range in[worker*half : (worker+1)*half] {
+				if err := out.Push(v * v); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+
+	if err := pool.Run([]uint64{1, 2, 3, 4, 5, 6}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	sink := spillring.Collect[uint64]()
+	n, err := pool.Collect(sink)
+	got := sink.Take()
+	slices.Sort(got) // workers are collected one after the other
+	fmt.Println(n, err, got)
+	st := pool.Stats()
+	fmt.Println(st.Rounds, st.Pushed, st.Collected, st.InRings)
+	// Output:
+	// 6 <nil> [1 4 9 16 25 36]
+	// 1 6 6 0
+}
+
+// Dispatch returns at once; Collect can take what workers published while
+// the next round runs; a panicking worker is reported by Join, and the pool
+// goes on.
+func ExampleWorkerPool_Dispatch() {
+	pool, err := spillring.NewPool(spillring.PoolConfig[int, int]{
+		Workers: 2,
+		Work: func(out *spillring.SpillRing[int], worker int, round int) error {
+			if round == 2 && worker == 1 {
+				panic("bad input")
+			}
+			return out.Push(round*10 + worker)
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	sink := spillring.Collect[int]()
+	for round := 1; round <= 3; round++ {
+		if err := pool.Dispatch(round); err != nil {
+			fmt.Println(err)
+			return
+		}
+		err := pool.Join()
+		var wp *spillring.WorkerPanic
+		if errors.As(err, &wp) {
+			fmt.Printf("round %d: worker %d panicked: %v\n", round, wp.Worker, wp.Value)
+		}
+		if _, err := pool.Collect(sink); err != nil {
+			fmt.Println(err)
+		}
+	}
+	items := sink.Take()
+	slices.Sort(items)
+	fmt.Println(items)
+	// Output:
+	// round 2: worker 1 panicked: bad input
+	// [10 11 20 30 31]
+}
