@@ -31,3 +31,7 @@ func pinThread(cpu int) error {
 	}
 	return nil
 }
+
+// isMainThread reports whether the calling thread is the process's main
+// thread (whose thread id is the process id).
+func isMainThread() bool { return unix.Gettid() == unix.Getpid() }

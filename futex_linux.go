@@ -68,3 +68,15 @@ func (futexParker) yield() {
 func (f futexParker) wake(word *uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), f.op(futexWakeOp), 1<<31-1, 0, 0, 0)
 }
+
+// futexWaitValue sleeps while *w == val (FUTEX_WAIT, private): a changed
+// word, a wake-up, EINTR all return. The WorkerPool's joiner sleeps on
+// struct sr_pool's pending word with it (csrc/pool.h, D1).
+func futexWaitValue(w *atomic.Uint32, val uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitOp|futexPrivate, uintptr(val), 0, 0, 0)
+}
+
+// futexWake wakes every sleeper on w (FUTEX_WAKE, private).
+func futexWake(w *atomic.Uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakeOp|futexPrivate, 1<<31-1, 0, 0, 0)
+}

@@ -1,6 +1,7 @@
 package spillring
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -190,8 +191,8 @@ func batchWord(seq uint64, ring int) uint64 { return seq<<8 | uint64(ring+1) }
 type poolBackend interface {
 	// dispatch starts a round (G1); the args are in place.
 	dispatch() error
-	// join waits for the round (D1).
-	join() error
+	// join waits for the round (D1), or until ctx is done.
+	join(ctx context.Context) error
 	// status is worker i's work result of the last joined round.
 	status(i int) int32
 	// stop stops and joins the workers, after a running round, and
@@ -224,7 +225,9 @@ type poolBackend interface {
 // Methods: Dispatch, Join and Run are the dispatcher's; Collect is the
 // collector's; each group serializes its own calls, and the two may run
 // at once on different goroutines. Close stops everything, from any
-// goroutine.
+// goroutine. A work function or a sink must not call the pool's methods
+// other than Stats, Workers and Backend: each would wait for the call that
+// is running it.
 type WorkerPool[T, A any] struct {
 	life sync.RWMutex // write: Close; read: every other method
 	mu   sync.Mutex   // the dispatcher's: Dispatch, Join, Run
@@ -247,9 +250,14 @@ type WorkerPool[T, A any] struct {
 	shad      []poolShadow               // race detector edges (poolShadow)
 	table     int                        // index in poolTable (C backend, Go work)
 	running   bool                       // a round was dispatched and not joined
-	rounds    uint64
+	rounds    atomic.Uint64
 	collected atomic.Uint64
-	final     PoolStats // Stats after Close
+	// final is Stats after Close. Stats takes no lock (so a sink or a
+	// work function may call it while Close waits): it counts itself in
+	// readers while it reads the counters, and Close frees them only
+	// once final is set and no reader is left (seq_cst both ways).
+	final   atomic.Pointer[PoolStats]
+	readers atomic.Int32
 }
 
 // NewPool starts a pool. An invalid cfg gets an error wrapping
@@ -405,7 +413,7 @@ func (p *WorkerPool[T, A]) dispatch(args A) error {
 		return err
 	}
 	p.running = true
-	p.rounds++
+	p.rounds.Add(1)
 	return nil
 }
 
@@ -416,7 +424,16 @@ func (p *WorkerPool[T, A]) dispatch(args A) error {
 // them with errors.As). The pool is ready for the next round either way.
 // It returns ErrNoRound if no round waits to be joined, ErrClosed after
 // Close.
-func (p *WorkerPool[T, A]) Join() error {
+func (p *WorkerPool[T, A]) Join() error { return p.JoinContext(context.Background()) }
+
+// JoinContext is Join that gives up when ctx is done and returns
+// ctx.Err(), or ErrNilContext for a nil ctx. The round goes on (work
+// functions are not interrupted): Join or JoinContext again to wait for
+// it; Dispatch still returns ErrRoundRunning until then.
+func (p *WorkerPool[T, A]) JoinContext(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.closed.Load() {
@@ -424,14 +441,14 @@ func (p *WorkerPool[T, A]) Join() error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.join()
+	return p.join(ctx)
 }
 
-func (p *WorkerPool[T, A]) join() error {
+func (p *WorkerPool[T, A]) join(ctx context.Context) error {
 	if !p.running {
 		return ErrNoRound
 	}
-	if err := p.backend.join(); err != nil {
+	if err := p.backend.join(ctx); err != nil {
 		return err
 	}
 	p.running = false
@@ -465,7 +482,7 @@ func (p *WorkerPool[T, A]) Run(args A) error {
 	if err := p.dispatch(args); err != nil {
 		return err
 	}
-	return p.join()
+	return p.join(context.Background())
 }
 
 // Collect takes every batch the workers have published (H1), hands its
@@ -547,18 +564,19 @@ func (p *WorkerPool[T, A]) drain(r *SpillRing[T], sink Spout[T]) (int, error) {
 // Stats returns the pool's counters. Between rounds (joined, no Collect
 // running) they are exact and Pushed == Collected + Spilled + InRings;
 // during a round they are a recent view. After Close they are the final
-// figures.
+// figures. Stats takes no lock: any goroutine may call it at any time, a
+// work function or a sink included.
 func (p *WorkerPool[T, A]) Stats() PoolStats {
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return p.final
+	p.readers.Add(1)
+	defer p.readers.Add(-1)
+	if f := p.final.Load(); f != nil {
+		return *f
 	}
 	return p.stats()
 }
 
 func (p *WorkerPool[T, A]) stats() PoolStats {
-	s := PoolStats{Rounds: p.rounds, Collected: p.collected.Load()}
+	s := PoolStats{Rounds: p.rounds.Load(), Collected: p.collected.Load()}
 	for _, w := range p.w {
 		s.Pushed += w.pushed.Load()
 		s.Spilled += w.spilled.Load()
@@ -591,11 +609,15 @@ func (p *WorkerPool[T, A]) Close() error {
 	}
 	p.mu.Lock()
 	if p.running {
-		p.backend.join() // the threads finish the round first (S1)
+		p.backend.join(context.Background()) // the threads finish the round first (S1)
 		p.running = false
 	}
 	p.mu.Unlock()
-	p.final = p.stats()
+	final := p.stats()
+	p.final.Store(&final)
+	for p.readers.Load() != 0 {
+		runtime.Gosched() // a Stats reading the counters Close frees
+	}
 	p.backend.stop()
 	p.closed.Store(true)
 	for i := range p.rings {
@@ -607,6 +629,58 @@ func (p *WorkerPool[T, A]) Close() error {
 	var zero A
 	p.args = zero
 	return nil
+}
+
+// poolAwait waits until *word != old and returns the new value:
+// sr_pool_await's twin (csrc/pool.c). It spins for up to spin, then sleeps
+// with sleep, after the G1/D1 handshake on flag (the waker stores the word,
+// then wakes the sleeper only if flag is 1). sleep may return early; done,
+// if not nil, ends the wait (the word may then still be old). The time it
+// spent goes to *spun and *slept.
+func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep func(), done <-chan struct{}, spun, slept *time.Duration) uint32 {
+	if v := word.Load(); v != old {
+		return v
+	}
+	t0 := time.Now()
+	t1 := t0
+	if spin > 0 {
+		for n := 1; ; n++ {
+			if v := word.Load(); v != old {
+				*spun += time.Since(t0)
+				return v
+			}
+			if n%64 == 0 {
+				if t1 = time.Now(); t1.Sub(t0) >= spin {
+					break
+				}
+			}
+		}
+	}
+	*spun += t1.Sub(t0)
+	var v uint32
+	for {
+		flag.Store(1)
+		if v = word.Load(); v != old || isDone(done) {
+			break
+		}
+		sleep()
+		if v = word.Load(); v != old {
+			break
+		}
+	}
+	flag.Store(0)
+	*slept += time.Since(t1)
+	return v
+}
+
+// isDone reports whether done is closed (never, for nil).
+func isDone(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 // round runs worker i's round of Go work on the worker's thread: the work

@@ -17,8 +17,11 @@ static void sr_set_cpu(int32_t *cpus, int i, int32_t cpu) { cpus[i] = cpu; }
 import "C"
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -126,11 +129,33 @@ func (b *poolC) dispatch() error {
 	return nil
 }
 
-func (b *poolC) join() error {
-	if rc := C.sr_pool_join(b.c); rc != 0 {
-		return fmt.Errorf("spillring: sr_pool_join: %w", syscall.Errno(-rc))
+// join is sr_pool_join in Go, so that a context can end the wait: it
+// waits for struct sr_pool's pending word to reach 0 (D1) with the same
+// spin and futex handshake (join_parked), and then marks the round joined
+// for C, as sr_pool_join does. Cancelling ctx wakes the futex.
+func (b *poolC) join(ctx context.Context) error {
+	// In bounds and aligned: the words of struct sr_pool's line 1,
+	// uint32_t atomics, live as long as b.c (freed only by stop).
+	pending := (*atomic.Uint32)(unsafe.Pointer(&b.c.pending))
+	parked := (*atomic.Uint32)(unsafe.Pointer(&b.c.join_parked))
+	done := ctx.Done()
+	if done != nil {
+		stop := context.AfterFunc(ctx, func() { futexWake(pending) })
+		defer stop()
 	}
-	return nil
+	spin := time.Duration(b.c.spin_ns)
+	var spun, slept time.Duration
+	for {
+		v := pending.Load()
+		if v == 0 {
+			b.c.joined = 1
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		poolAwait(pending, parked, v, spin, func() { futexWaitValue(pending, v) }, done, &spun, &slept)
+	}
 }
 
 func (b *poolC) status(i int) int32 { return int32(C.sr_pool_status(b.c, C.uint(i))) }

@@ -1,6 +1,7 @@
 package spillring
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -59,8 +60,7 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		if s.cpus != nil {
 			cpu = s.cpus[i]
 		}
-		g.threads.Add(1)
-		go g.loop(i, cpu, started)
+		g.start(i, cpu, started)
 	}
 	var first error
 	for range p.workers {
@@ -75,24 +75,44 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 	return nil
 }
 
-// loop is a worker: sr_pool_thread's twin.
-func (g *poolGo[T, A]) loop(i, cpu int, started chan<- error) {
-	defer g.threads.Done()
-	// Never unlocked: the thread exits with the goroutine, so a pinned
-	// thread never goes back to the scheduler.
-	runtime.LockOSThread()
-	if cpu >= 0 {
+// start runs worker i on a goroutine of its own, locked to its OS thread
+// and pinned to cpu (cpu < 0: neither). Never unlocked: the thread exits
+// with the goroutine, so a pinned thread never goes back to the scheduler.
+// But never the process's main thread, which the runtime does not let exit
+// (it parks it for good instead): a goroutine that finds itself there
+// starts the worker again, on another thread since it holds this one, and
+// lets go of the main thread.
+func (g *poolGo[T, A]) start(i, cpu int, started chan<- error) {
+	g.threads.Add(1)
+	go func() {
+		defer g.threads.Done()
+		if cpu < 0 {
+			g.loop(i, started)
+			return
+		}
+		runtime.LockOSThread()
+		if isMainThread() {
+			g.start(i, cpu, started)
+			runtime.UnlockOSThread()
+			return
+		}
 		if err := pinThread(cpu); err != nil {
 			started <- err
 			return
 		}
-	}
+		g.loop(i, started)
+	}()
+}
+
+// loop is a worker: sr_pool_thread's twin.
+func (g *poolGo[T, A]) loop(i int, started chan<- error) {
 	started <- nil
 	w := &g.layout[i]
 	var seen uint32
 	var spun, slept time.Duration
 	for {
-		seen = g.await(&w.goWord, seen, &w.parked, g.wake[i], &spun, &slept)
+		wake := g.wake[i]
+		seen = poolAwait(&w.goWord, &w.parked, seen, g.spin, func() { <-wake }, nil, &spun, &slept)
 		w.spinNs.Store(uint64(spun))
 		w.parkNs.Store(uint64(slept))
 		if g.shutdown.Load() {
@@ -108,44 +128,6 @@ func (g *poolGo[T, A]) loop(i, cpu int, started chan<- error) {
 			poke(g.joinWake)
 		}
 	}
-}
-
-// await waits until *word != old, spinning for up to g.spin, then asleep on
-// ch with the W1 handshake on flag: sr_pool_await's twin.
-func (g *poolGo[T, A]) await(word *atomic.Uint32, old uint32, flag *atomic.Uint32, ch chan struct{}, spun, slept *time.Duration) uint32 {
-	if v := word.Load(); v != old {
-		return v
-	}
-	t0 := time.Now()
-	t1 := t0
-	if g.spin > 0 {
-		for n := 1; ; n++ {
-			if v := word.Load(); v != old {
-				*spun += time.Since(t0)
-				return v
-			}
-			if n%64 == 0 {
-				if t1 = time.Now(); t1.Sub(t0) >= g.spin {
-					break
-				}
-			}
-		}
-	}
-	*spun += t1.Sub(t0)
-	var v uint32
-	for {
-		flag.Store(1)
-		if v = word.Load(); v != old {
-			break
-		}
-		<-ch
-		if v = word.Load(); v != old {
-			break
-		}
-	}
-	flag.Store(0)
-	*slept += time.Since(t1)
-	return v
 }
 
 // poke wakes a sleeper on ch; a wake-up already pending is enough.
@@ -170,14 +152,23 @@ func (g *poolGo[T, A]) dispatch() error {
 	return nil
 }
 
-func (g *poolGo[T, A]) join() error {
+func (g *poolGo[T, A]) join(ctx context.Context) error {
 	var spun, slept time.Duration
+	done := ctx.Done()
 	for {
 		v := g.pending.Load()
 		if v == 0 {
 			return nil
 		}
-		g.await(&g.pending, v, &g.joinParked, g.joinWake, &spun, &slept)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		poolAwait(&g.pending, &g.joinParked, v, g.spin, func() {
+			select {
+			case <-g.joinWake:
+			case <-done:
+			}
+		}, done, &spun, &slept)
 	}
 }
 

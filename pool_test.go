@@ -1,6 +1,7 @@
 package spillring
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -509,7 +510,12 @@ func TestPoolCloseLeavesNothing(t *testing.T) {
 						time.Sleep(time.Millisecond) // a locked goroutine's thread exits just after it
 						_, err = os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
 					}
-					assert.True(t, os.IsNotExist(err), "worker thread %d still there", tid)
+					if !os.IsNotExist(err) {
+						st, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+						wc, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/wchan", tid))
+						stk, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stack", tid))
+						t.Errorf("worker thread %d still there: %s %s %s", tid, st, wc, stk)
+					}
 				}
 				ng := runtime.NumGoroutine()
 				for i := 0; ng > gs && i < 5000; i++ {
@@ -571,3 +577,115 @@ func threadCPUs() []int {
 // unsafeNonNil is a non-nil pointer for CWork.Fn in configs that must fail
 // before anything calls it.
 func unsafeNonNil() unsafe.Pointer { return unsafe.Pointer(&poolTable) }
+
+// TestPoolIdleParks: idle workers sleep after their spin (no CPU), and the
+// next round wakes them. The CPU bound is loose on purpose: the machine may
+// be busy, but a spinning worker would use a whole core. One worker, so
+// that on a 2-CPU machine it spins first (workers + 1 <= CPUs).
+func TestPoolIdleParks(t *testing.T) {
+	for _, b := range poolBackends() {
+		t.Run(b.String(), func(t *testing.T) {
+			p, err := NewPool(PoolConfig[uint64, int]{Workers: 1, Backend: b, Work: func(out *SpillRing[uint64], w int, a int) error {
+				return out.Push(uint64(a))
+			}})
+			require.NoError(t, err)
+			defer p.Close()
+			require.NoError(t, p.Run(1))
+			for _, w := range p.w {
+				parked := false
+				for deadline := time.Now().Add(10 * time.Second); !parked && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					parked = w.parked.Load() != 0
+				}
+				require.True(t, parked, "a worker never parked")
+			}
+			if cpu0, ok := processCPU(); ok {
+				t0 := time.Now()
+				time.Sleep(200 * time.Millisecond)
+				cpu1, _ := processCPU()
+				share := float64(cpu1-cpu0) / float64(time.Since(t0))
+				t.Logf("CPU while the pool is idle: %.1f%% of one core", 100*share)
+				assert.Less(t, share, 0.5, "idle workers burn CPU")
+			}
+			require.NoError(t, p.Run(2)) // wakes it
+			sink := newRecSpout(0)
+			n, err := p.Collect(sink)
+			require.NoError(t, err)
+			assert.Equal(t, 2, n)
+			assert.Positive(t, p.Stats().Parked)
+			if runtime.NumCPU() >= 2 {
+				assert.Positive(t, p.Stats().Spin, "spun before it slept")
+			}
+		})
+	}
+}
+
+// TestPoolStatsDuringClose: Stats is safe while Close runs, from another
+// goroutine and from a work function, and gives the final counters after.
+func TestPoolStatsDuringClose(t *testing.T) {
+	for _, b := range poolBackends() {
+		t.Run(b.String(), func(t *testing.T) {
+			var p *WorkerPool[uint64, int]
+			p, err := NewPool(PoolConfig[uint64, int]{Workers: 2, Backend: b, Work: func(out *SpillRing[uint64], w int, a int) error {
+				_ = p.Stats()
+				time.Sleep(time.Millisecond)
+				return out.Push(uint64(a))
+			}})
+			require.NoError(t, err)
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						_ = p.Stats()
+					}
+				}
+			}()
+			require.NoError(t, p.Run(1))
+			require.NoError(t, p.Dispatch(2))
+			require.NoError(t, p.Close())
+			close(stop)
+			wg.Wait()
+			st := p.Stats()
+			assert.Equal(t, uint64(2), st.Rounds)
+			assert.Equal(t, uint64(4), st.Pushed)
+			assert.Equal(t, uint64(4), st.InRings, "Close discards what was not collected")
+		})
+	}
+}
+
+// TestPoolJoinContext: a done context ends the wait, not the round, which
+// a later Join still waits for.
+func TestPoolJoinContext(t *testing.T) {
+	for _, b := range poolBackends() {
+		t.Run(b.String(), func(t *testing.T) {
+			release := make(chan struct{})
+			p, err := NewPool(PoolConfig[uint64, int]{Workers: 2, Backend: b, Work: func(out *SpillRing[uint64], w int, a int) error {
+				<-release
+				return out.Push(uint64(a))
+			}})
+			require.NoError(t, err)
+			defer p.Close()
+			require.NoError(t, p.Dispatch(1))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			defer cancel()
+			assert.ErrorIs(t, p.JoinContext(ctx), context.DeadlineExceeded)
+			assert.ErrorIs(t, p.Dispatch(2), ErrRoundRunning, "the round still runs")
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			go func() { time.Sleep(5 * time.Millisecond); cancel2() }()
+			assert.ErrorIs(t, p.JoinContext(ctx2), context.Canceled, "a cancel wakes a sleeping joiner")
+			//lint:ignore SA1012 a nil context is the point
+			assert.ErrorIs(t, p.JoinContext(nil), ErrNilContext)
+			close(release)
+			require.NoError(t, p.Join())
+			sink := newRecSpout(0)
+			n, err := p.Collect(sink)
+			require.NoError(t, err)
+			assert.Equal(t, 2, n)
+		})
+	}
+}
