@@ -19,6 +19,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,6 +59,10 @@ var (
 // poolC is the C backend of a WorkerPool: struct sr_pool (csrc/pool.h).
 type poolC struct {
 	c *C.struct_sr_pool
+	// joinSpin is how long join spins: the pool's spin, but 0 for Go work
+	// when GOMAXPROCS leaves no P for every worker beside the joiner (a
+	// spinning joiner would hold the P a callback waits for).
+	joinSpin time.Duration
 }
 
 func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
@@ -118,7 +123,11 @@ func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		}
 	}
 	p.cargs = cp.args
-	p.backend = &poolC{c: cp}
+	b := &poolC{c: cp, joinSpin: time.Duration(cp.spin_ns)}
+	if !p.cwork && p.workers+1 > runtime.GOMAXPROCS(0) {
+		b.joinSpin = 0
+	}
+	p.backend = b
 	return nil
 }
 
@@ -143,7 +152,7 @@ func (b *poolC) join(ctx context.Context) error {
 		stop := context.AfterFunc(ctx, func() { futexWake(pending) })
 		defer stop()
 	}
-	spin := time.Duration(b.c.spin_ns)
+	spin := b.joinSpin
 	var spun, slept time.Duration
 	for {
 		v := pending.Load()

@@ -34,8 +34,9 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		spin:     s.spin,
 		joinWake: make(chan struct{}, 1),
 	}
-	if p.workers+1 > runtime.NumCPU() {
-		g.spin = 0 // a spinner would take the CPU a worker needs
+	if p.workers+1 > min(runtime.NumCPU(), runtime.GOMAXPROCS(0)) {
+		// A spinner would take the CPU, or the P, a worker needs.
+		g.spin = 0
 	}
 	spout := p.overflow()
 	for i := range p.workers {
@@ -60,7 +61,7 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		if s.cpus != nil {
 			cpu = s.cpus[i]
 		}
-		g.start(i, cpu, started)
+		g.start(i, cpu, started, nil)
 	}
 	var first error
 	for range p.workers {
@@ -80,9 +81,9 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 // with the goroutine, so a pinned thread never goes back to the scheduler.
 // But never the process's main thread, which the runtime does not let exit
 // (it parks it for good instead): a goroutine that finds itself there
-// starts the worker again, on another thread since it holds this one, and
-// lets go of the main thread.
-func (g *poolGo[T, A]) start(i, cpu int, started chan<- error) {
+// starts the worker again and keeps the main thread until the new one runs
+// elsewhere (closes moved), so that the new one cannot land there too.
+func (g *poolGo[T, A]) start(i, cpu int, started chan<- error, moved chan<- struct{}) {
 	g.threads.Add(1)
 	go func() {
 		defer g.threads.Done()
@@ -92,9 +93,14 @@ func (g *poolGo[T, A]) start(i, cpu int, started chan<- error) {
 		}
 		runtime.LockOSThread()
 		if isMainThread() {
-			g.start(i, cpu, started)
+			again := make(chan struct{})
+			g.start(i, cpu, started, again)
+			<-again
 			runtime.UnlockOSThread()
 			return
+		}
+		if moved != nil {
+			close(moved)
 		}
 		if err := pinThread(cpu); err != nil {
 			started <- err

@@ -689,3 +689,24 @@ func TestPoolJoinContext(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolGOMAXPROCS1: with a single P, Go work functions take turns for it
+// with the goroutine that joins, and every round completes.
+func TestPoolGOMAXPROCS1(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, b := range poolBackends() {
+		t.Run(b.String(), func(t *testing.T) {
+			sw := &seqWork{next: make([]uint64, 2)}
+			p, err := NewPool(PoolConfig[uint64, seqArgs]{Workers: 2, Backend: b, Work: sw.work})
+			require.NoError(t, err)
+			defer p.Close()
+			sink := newRecSpout(0)
+			for range 50 {
+				require.NoError(t, p.Run(seqArgs{Count: 3}))
+				_, err := p.Collect(sink)
+				require.NoError(t, err)
+			}
+			checkPoolItems(t, 2, func(w int) uint64 { return sw.next[w] }, sink, nil, p.Stats())
+		})
+	}
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,13 @@ func BenchmarkSideBySide(b *testing.B) {
 		b.Run(sc.Name, func(b *testing.B) {
 			for _, im := range Impls {
 				b.Run(im.Name, Bench(sc, im, RoundItems))
+			}
+		})
+	}
+	for _, sc := range PoolScenarios {
+		b.Run(sc.Name, func(b *testing.B) {
+			for _, im := range PoolImpls {
+				b.Run(im.Name, PoolBench(sc, im))
 			}
 		})
 	}
@@ -118,6 +126,98 @@ func TestIdleCPU(t *testing.T) {
 			if w.Wait == (spillring.WaitStrategy{}) && pct > 50 {
 				t.Errorf("%s: the default strategy used %.1f%% of a core while idle", b.Name, pct)
 			}
+		}
+	}
+}
+
+// TestPoolPairs runs a few rounds of every pool pair and checks that no
+// goroutine is left (the pools' workers, ants' goroutines).
+func TestPoolPairs(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, sc := range PoolScenarios {
+		for _, im := range PoolImpls {
+			if !PoolSupported(sc, im) {
+				continue
+			}
+			if err := PoolRounds(sc, im, 3); err != nil {
+				t.Errorf("%s/%s: %v", sc.Name, im.Name, err)
+			}
+		}
+	}
+	for deadline := time.Now().Add(time.Second); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestPoolCheck: the sink's check catches a lost item, a repeated one and
+// a wrong one, so a broken impl fails its round.
+func TestPoolCheck(t *testing.T) {
+	sc := PoolScenarios[1]
+	bad := map[string]func(seq uint64, sink *countSink){
+		"lost":     func(seq uint64, sink *countSink) { _ = sink.Send(seq) },
+		"repeated": func(seq uint64, sink *countSink) { _, _ = sink.SendBatch([]uint64{seq, seq, seq + 1<<40}) },
+		"wrong":    func(seq uint64, sink *countSink) { _, _ = sink.SendBatch([]uint64{seq, seq + 1}) },
+	}
+	for name, round := range bad {
+		o := poolOps{round: func(seq uint64, sink *countSink) error { round(seq, sink); return nil }}
+		if err := o.run(sc, 1, 2); err == nil {
+			t.Errorf("%s item: the round passed", name)
+		}
+	}
+	good := poolOps{round: func(seq uint64, sink *countSink) error {
+		_, err := sink.SendBatch([]uint64{seq, seq + 1<<40})
+		return err
+	}}
+	if err := good.run(sc, 1, 2); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestPoolNoAllocs: a pool round (Run + Collect; the stream's Dispatch,
+// Collects and Join) allocates nothing once the pool runs.
+func TestPoolNoAllocs(t *testing.T) {
+	for _, sc := range PoolScenarios {
+		for _, im := range PoolImpls {
+			if !strings.HasPrefix(im.Name, "spillring-") || !PoolSupported(sc, im) {
+				continue
+			}
+			o, err := openImpl(sc, im)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sink countSink
+			seq := uint64(1)
+			round := func() {
+				if err := o.checkedRound(sc, seq, &sink); err != nil {
+					t.Fatalf("%s/%s: %v", sc.Name, im.Name, err)
+				}
+				seq++
+			}
+			for range 10 {
+				round()
+			}
+			if n := testing.AllocsPerRun(100, round); n != 0 {
+				t.Errorf("%s/%s: %.1f allocations per round", sc.Name, im.Name, n)
+			}
+			o.close()
+		}
+	}
+}
+
+// TestIdlePoolCPU: both backends' idle pools measure without error and
+// sleep (loosely checked, as in TestIdleCPU).
+func TestIdlePoolCPU(t *testing.T) {
+	for _, name := range IdlePools {
+		pct, err := IdlePoolCPU(name, 20*time.Millisecond)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Logf("%s: %.1f%%", name, pct)
+		if pct > 50 {
+			t.Errorf("%s: an idle pool used %.1f%% of a core", name, pct)
 		}
 	}
 }

@@ -8,6 +8,11 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require github.com/Workiva/go-datastructures v1.1.7
+require (
+	github.com/Workiva/go-datastructures v1.1.7
+	github.com/panjf2000/ants/v2 v2.12.1
+)
+
+require golang.org/x/sync v0.11.0 // indirect
 
 replace github.com/spillring/spillring => ../

@@ -59,3 +59,36 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// IdlePools are the pool impls the idle section measures: one per backend.
+var IdlePools = []string{"spillring-c", "spillring-go"}
+
+// IdlePoolCPU starts the pool impl named (2 workers, default Wait, default
+// CPUs), runs one round, and returns the process CPU time over d, as
+// IdleCPU does, while the workers wait for the next round.
+func IdlePoolCPU(impl string, d time.Duration) (float64, error) {
+	sc := PoolScenario{Name: "idle-pool", Workers: 2, Items: 1}
+	var im PoolImpl
+	for _, p := range PoolImpls {
+		if p.Name == impl {
+			im = p
+		}
+	}
+	if im.open == nil {
+		return 0, fmt.Errorf("no pool impl %q", impl)
+	}
+	o, err := openImpl(sc, im)
+	if err != nil {
+		return 0, err
+	}
+	defer o.close()
+	if err := o.run(sc, 1, 1); err != nil {
+		return 0, err
+	}
+	// Let the workers get past their spin and into the sleep.
+	time.Sleep(50 * time.Millisecond)
+	cpu0, t0 := cpuTime(), time.Now()
+	time.Sleep(d)
+	used, elapsed := cpuTime()-cpu0, time.Since(t0)
+	return 100 * float64(used) / float64(elapsed), nil
+}

@@ -4,7 +4,9 @@
 // core (the reference limit, SPSC scenarios), and a plain Go slice ring
 // (the SpillRing scenarios). Every (scenario, impl) pair shares one
 // harness; only the per-item hot loops differ, so that the harness adds no
-// per-item cost to any of them.
+// per-item cost to any of them. The WorkerPool scenarios (pool.go) have a
+// harness and peers of their own: OpenMP, goroutines with a WaitGroup, an
+// ants pool, a channel fan-in.
 package bench
 
 import (

@@ -25,14 +25,17 @@ import (
 	"github.com/spillring/spillring/bench"
 )
 
-// result is one row of latest.json: a table pair (ns_per_item), an idle
-// CPU figure (scenario "idle-cpu") or a loaded pair (scenario "loaded-cap1",
-// "loaded-cap65536": items_per_sec and ns_per_item).
+// result is one row of latest.json: a table pair (ns_per_item), a pool
+// pair (pool-round-*: ns_per_round; pool-stream: ns_per_item), an idle CPU
+// figure (scenario "idle-cpu", or "idle-cpu-pool" for an idle WorkerPool)
+// or a loaded pair (scenario "loaded-cap1", "loaded-cap65536":
+// items_per_sec and ns_per_item).
 type result struct {
 	Scenario    string  `json:"scenario"`
 	Impl        string  `json:"impl"`
 	Wait        string  `json:"wait,omitempty"`
 	NsPerItem   float64 `json:"ns_per_item,omitempty"`
+	NsPerRound  float64 `json:"ns_per_round,omitempty"`
 	ItemsPerSec float64 `json:"items_per_sec,omitempty"`
 	IdleCPUPct  float64 `json:"idle_cpu_pct,omitempty"`
 	Runs        int     `json:"runs"`
@@ -43,10 +46,13 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds; each runs every pair once")
 	benchtime := flag.String("benchtime", "300ms", "time per pair per round")
 	out := flag.String("out", "results", "directory for latest.json and latest.txt")
+	// 200ms: the pool table's 17 pairs then add about 20s to a default run.
+	poolBenchtime := flag.String("poolbenchtime", "200ms", "pool table: time per pair per round")
 	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
+	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
 	loadedRuns := flag.Int("loadedruns", 3, "loaded: rounds; each runs every pair once")
 	loadedTime := flag.Duration("loadedtime", 500*time.Millisecond, "loaded: time per pair per round")
-	sections := flag.String("sections", "table,idle,loaded", "which sections to run")
+	sections := flag.String("sections", "table,pool,idle,loaded", "which sections to run")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
@@ -65,8 +71,11 @@ func main() {
 	if want["table"] {
 		results, lines = table(*runs, *benchtime, procs, start, results, lines)
 	}
+	if want["pool"] {
+		results, lines = poolTable(*runs, *poolBenchtime, procs, start, results, lines)
+	}
 	if want["idle"] {
-		results = idle(*idleTime, results)
+		results = idle(*idleTime, *poolIdleTime, results)
 	}
 	if want["loaded"] {
 		results = loaded(*loadedRuns, *loadedTime, results)
@@ -157,8 +166,83 @@ func table(runs int, benchtime string, procs int, start time.Time, results []res
 	return results, lines
 }
 
-// idle prints and records the idle CPU of every strategy on both backends.
-func idle(d time.Duration, results []result) []result {
+// poolTable runs every WorkerPool (scenario, impl) pair like table does,
+// for benchtime each, and prints their table: ns/round for pool-round-*,
+// ns/item for pool-stream, with the speed-up over the scenario's base.
+func poolTable(runs int, benchtime string, procs int, start time.Time, results []result, lines []string) ([]result, []string) {
+	for _, sc := range bench.PoolScenarios {
+		for _, im := range bench.PoolImpls {
+			if bench.PoolSupported(sc, im) {
+				if err := bench.PoolRounds(sc, im, 3); err != nil {
+					fail(err)
+				}
+			}
+		}
+	}
+	// testing.Benchmark takes its time from the test flag; table's is
+	// restored after.
+	old := flag.Lookup("test.benchtime").Value.String()
+	if err := flag.Set("test.benchtime", benchtime); err != nil {
+		fail(err)
+	}
+	defer func() { _ = flag.Set("test.benchtime", old) }()
+
+	ns := map[[2]string][]float64{}
+	n := len(bench.PoolImpls)
+	for r := range runs {
+		for _, sc := range bench.PoolScenarios {
+			for j := range n {
+				im := bench.PoolImpls[(j+r)%n]
+				if !bench.PoolSupported(sc, im) {
+					continue
+				}
+				br := testing.Benchmark(bench.PoolBench(sc, im))
+				if br.N == 0 {
+					fail(fmt.Errorf("%s/%s failed; rerun: go test -run TestPoolPairs", sc.Name, im.Name))
+				}
+				k := [2]string{sc.Name, im.Name}
+				ns[k] = append(ns[k], br.Extra[sc.Metric()])
+				name := fmt.Sprintf("BenchmarkSideBySide/%s/%s", sc.Name, im.Name)
+				if procs != 1 {
+					name += fmt.Sprintf("-%d", procs)
+				}
+				lines = append(lines, fmt.Sprintf("%s\t%s\t%s", name, br.String(), br.MemString()))
+			}
+		}
+		fmt.Fprintf(os.Stderr, "pool run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+	}
+
+	fmt.Printf("\nWorkerPool: ns/round (pool-round-N: Dispatch + Join of N workers pushing one item each, then Collect) and\n"+
+		"ns/item (pool-stream: 2 workers push %d items each per round, collected while they run), median of %d interleaved runs of %s each;\n"+
+		"%s\n", bench.StreamItems, runs, benchtime, bench.PoolPinNote())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\timpl\tunit\tmedian\tmin\tmax\tbase/impl\t")
+	for _, sc := range bench.PoolScenarios {
+		base := median(ns[[2]string{sc.Name, sc.Base()}])
+		for _, im := range bench.PoolImpls {
+			v := ns[[2]string{sc.Name, im.Name}]
+			if len(v) == 0 {
+				continue // not part of this scenario
+			}
+			m := median(v)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t\n", sc.Name, im.Name, sc.Metric(),
+				m, slices.Min(v), slices.Max(v), base/m, sc.Base())
+			row := result{Scenario: sc.Name, Impl: im.Name, Runs: len(v)}
+			if sc.Stream {
+				row.NsPerItem = round3(m)
+			} else {
+				row.NsPerRound = round3(m)
+			}
+			results = append(results, row)
+		}
+	}
+	tw.Flush()
+	return results, lines
+}
+
+// idle prints and records the idle CPU of every strategy on both backends,
+// then of an idle WorkerPool on both.
+func idle(d, poolD time.Duration, results []result) []result {
 	fmt.Printf("\nidle CPU (consumer blocked in Pop on an empty channel for %v; goal for the default: ~0%%):\n", d)
 	for _, w := range bench.Waits {
 		for _, b := range bench.Backends {
@@ -169,6 +253,15 @@ func idle(d time.Duration, results []result) []result {
 			fmt.Printf("  %-12s %-22s %5.1f%% of one core\n", b.Name, w.Name, pct)
 			results = append(results, result{Scenario: "idle-cpu", Impl: b.Name, Wait: w.Name, IdleCPUPct: math.Round(pct*10) / 10, Runs: 1})
 		}
+	}
+	fmt.Printf("idle WorkerPool (2 workers waiting for a round, after one, for %v; goal: ~0%%):\n", poolD)
+	for _, name := range bench.IdlePools {
+		pct, err := bench.IdlePoolCPU(name, poolD)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("  %-12s %-22s %5.1f%% of one core\n", name, bench.Waits[0].Name, pct)
+		results = append(results, result{Scenario: "idle-cpu-pool", Impl: name, Wait: bench.Waits[0].Name, IdleCPUPct: math.Round(pct*10) / 10, Runs: 1})
 	}
 	return results
 }
