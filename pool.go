@@ -84,11 +84,14 @@ type PoolConfig[T, A any] struct {
 	// serializes them. nil drops them; Stats counts them either way.
 	Overflow Spout[T]
 	// Wait is how an idle worker waits for a round, and Join for the
-	// workers: Adaptive(d) spins for d, then sleeps (the default,
-	// Adaptive(DefaultSpinTime)); Park sleeps at once. No worker spins
-	// when Workers + 1 exceed the CPUs the process may use: a spinner
-	// would only take the CPU a worker needs. Other strategies are an
-	// error.
+	// workers: Adaptive(d) polls for d, then sleeps (the default,
+	// Adaptive(DefaultSpinTime)); Park sleeps at once. Nobody spins when
+	// Workers + 1 exceed the CPUs the process may use: a spinner would
+	// only take the CPU a worker needs. On the C backend the poll then
+	// yields the CPU (sched_yield) at each step, keeping it only when no
+	// other thread wants it; on the Go backend the wait sleeps at once
+	// (as it does when Workers + 1 exceed GOMAXPROCS). Other strategies
+	// are an error.
 	Wait WaitStrategy
 	// Work is the Go work function, or nil when CWork is set.
 	Work WorkFunc[T, A]
@@ -632,12 +635,12 @@ func (p *WorkerPool[T, A]) Close() error {
 }
 
 // poolAwait waits until *word != old and returns the new value:
-// sr_pool_await's twin (csrc/pool.c). It spins for up to spin, then sleeps
-// with sleep, after the G1/D1 handshake on flag (the waker stores the word,
-// then wakes the sleeper only if flag is 1). sleep may return early; done,
-// if not nil, ends the wait (the word may then still be old). The time it
-// spent goes to *spun and *slept.
-func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep func(), done <-chan struct{}, spun, slept *time.Duration) uint32 {
+// sr_pool_await's twin (csrc/pool.c), for a worker waiting for a round. It
+// spins for up to spin, then sleeps with sleep, after the G1 handshake on
+// flag, which only the waiter writes (the waker stores the word, then
+// wakes the sleeper only if flag is 1). sleep may return early. The time
+// it spent goes to *spun and *slept.
+func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep func(), spun, slept *time.Duration) uint32 {
 	if v := word.Load(); v != old {
 		return v
 	}
@@ -660,7 +663,7 @@ func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep 
 	var v uint32
 	for {
 		flag.Store(1)
-		if v = word.Load(); v != old || isDone(done) {
+		if v = word.Load(); v != old {
 			break
 		}
 		sleep()
@@ -671,6 +674,46 @@ func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep 
 	flag.Store(0)
 	*slept += time.Since(t1)
 	return v
+}
+
+// poolJoiner is SR_POOL_JOINER (csrc/pool.h): the bit of a pool's pending
+// word that says the joiner sleeps on it.
+const poolJoiner = 1 << 31
+
+// poolJoinWait waits until pending counts no worker (D1): sr_pool_join's
+// twin. It polls for up to spin, calling pause (if not nil) between polls,
+// then sets poolJoiner with a CAS and sleeps with sleep(the value it
+// wrote), which returns when a worker wakes it, spuriously, or once ctx is
+// done (the caller arranges that); it returns ctx.Err() then.
+func poolJoinWait(ctx context.Context, pending *atomic.Uint32, spin time.Duration, pause func(), sleep func(v uint32)) error {
+	done := ctx.Done()
+	spinning := spin > 0
+	var t0 time.Time
+	if spinning {
+		t0 = time.Now()
+	}
+	for n := 1; ; n++ {
+		v := pending.Load()
+		if v&^poolJoiner == 0 {
+			return nil
+		}
+		if spinning {
+			if pause != nil {
+				pause()
+			}
+			if (pause != nil || n%64 == 0) && time.Since(t0) >= spin {
+				spinning = false
+			}
+			continue
+		}
+		if isDone(done) {
+			return ctx.Err()
+		}
+		if v&poolJoiner == 0 && !pending.CompareAndSwap(v, v|poolJoiner) {
+			continue // a worker left meanwhile: re-check
+		}
+		sleep(v | poolJoiner)
+	}
 }
 
 // isDone reports whether done is closed (never, for nil).

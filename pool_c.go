@@ -138,33 +138,27 @@ func (b *poolC) dispatch() error {
 	return nil
 }
 
-// join is sr_pool_join in Go, so that a context can end the wait: it
-// waits for struct sr_pool's pending word to reach 0 (D1) with the same
-// spin and futex handshake (join_parked), and then marks the round joined
-// for C, as sr_pool_join does. Cancelling ctx wakes the futex.
+// join is sr_pool_join in Go, so that a context can end the wait: the same
+// spin, then futex sleep on struct sr_pool's pending word with
+// SR_POOL_JOINER (D1); then it marks the round joined for C, as
+// sr_pool_join does. Cancelling ctx wakes the futex.
 func (b *poolC) join(ctx context.Context) error {
-	// In bounds and aligned: the words of struct sr_pool's line 1,
-	// uint32_t atomics, live as long as b.c (freed only by stop).
+	// In bounds and aligned: a uint32_t atomic of struct sr_pool, which
+	// lives until stop.
 	pending := (*atomic.Uint32)(unsafe.Pointer(&b.c.pending))
-	parked := (*atomic.Uint32)(unsafe.Pointer(&b.c.join_parked))
-	done := ctx.Done()
-	if done != nil {
+	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { futexWake(pending) })
 		defer stop()
 	}
-	spin := b.joinSpin
-	var spun, slept time.Duration
-	for {
-		v := pending.Load()
-		if v == 0 {
-			b.c.joined = 1
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		poolAwait(pending, parked, v, spin, func() { futexWaitValue(pending, v) }, done, &spun, &slept)
+	var pause func()
+	if b.c.flags&C.SR_POOL_YIELDS != 0 {
+		pause = futexParker{}.yield // sched_yield: the workers need the CPUs
 	}
+	err := poolJoinWait(ctx, pending, b.joinSpin, pause, func(v uint32) { futexWaitValue(pending, v) })
+	if err == nil {
+		b.c.joined = 1
+	}
+	return err
 }
 
 func (b *poolC) status(i int) int32 { return int32(C.sr_pool_status(b.c, C.uint(i))) }

@@ -19,11 +19,10 @@ type poolGo[T, A any] struct {
 	threads sync.WaitGroup
 
 	// The round (struct sr_pool's line 1).
-	round      atomic.Uint64
-	pending    atomic.Uint32
-	joinParked atomic.Uint32
-	joinWake   chan struct{}
-	shutdown   atomic.Bool
+	round    atomic.Uint64
+	pending  atomic.Uint32 // workers in the round, plus poolJoiner (D1)
+	joinWake chan struct{}
+	shutdown atomic.Bool
 }
 
 func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
@@ -118,7 +117,7 @@ func (g *poolGo[T, A]) loop(i int, started chan<- error) {
 	var spun, slept time.Duration
 	for {
 		wake := g.wake[i]
-		seen = poolAwait(&w.goWord, &w.parked, seen, g.spin, func() { <-wake }, nil, &spun, &slept)
+		seen = poolAwait(&w.goWord, &w.parked, seen, g.spin, func() { <-wake }, &spun, &slept)
 		w.spinNs.Store(uint64(spun))
 		w.parkNs.Store(uint64(slept))
 		if g.shutdown.Load() {
@@ -129,8 +128,7 @@ func (g *poolGo[T, A]) loop(i int, started chan<- error) {
 		w.status.Store(code)
 		w.done.Store(seen)
 		// D1
-		if g.pending.Add(^uint32(0)) == 0 && g.joinParked.Load() == 1 {
-			g.joinParked.Store(0)
+		if old := g.pending.Add(^uint32(0)) + 1; old&^poolJoiner == 1 && old&poolJoiner != 0 {
 			poke(g.joinWake)
 		}
 	}
@@ -159,23 +157,13 @@ func (g *poolGo[T, A]) dispatch() error {
 }
 
 func (g *poolGo[T, A]) join(ctx context.Context) error {
-	var spun, slept time.Duration
 	done := ctx.Done()
-	for {
-		v := g.pending.Load()
-		if v == 0 {
-			return nil
+	return poolJoinWait(ctx, &g.pending, g.spin, nil, func(uint32) {
+		select {
+		case <-g.joinWake:
+		case <-done:
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		poolAwait(&g.pending, &g.joinParked, v, g.spin, func() {
-			select {
-			case <-g.joinWake:
-			case <-done:
-			}
-		}, done, &spun, &slept)
-	}
+	})
 }
 
 func (g *poolGo[T, A]) status(i int) int32 { return g.layout[i].status.Load() }

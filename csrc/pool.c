@@ -68,11 +68,22 @@ static inline void sr_pool_futex_wake(_Atomic uint32_t *w)
 	sr_futex_wake(w, false);
 }
 
+/* One poll's pause: a spin, or, when the pool oversubscribes the CPUs
+ * (SR_POOL_YIELDS), a sched_yield, which hands the CPU to any thread that
+ * wants it (the dispatcher, another worker) and keeps it only if none does. */
+static inline void sr_pool_pause(bool yield)
+{
+	if (yield)
+		sched_yield();
+	else
+		sr_relax();
+}
+
 /* Waits until *w != old (acquire), spinning up to spin_ns and then sleeping,
- * with the W1 handshake on *flag (G1, D1). Adds the time spent to *spun and
- * *slept. Returns the new value. */
+ * with the W1 handshake on *flag, which only the waiter writes (G1). Adds
+ * the time spent to *spun and *slept. Returns the new value. */
 static uint32_t sr_pool_await(_Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *flag, uint32_t spin_ns,
-			      uint64_t *spun, uint64_t *slept)
+			      bool yield, uint64_t *spun, uint64_t *slept)
 {
 	uint32_t v = atomic_load_explicit(w, memory_order_acquire);
 	uint64_t t0, t1;
@@ -84,11 +95,11 @@ static uint32_t sr_pool_await(_Atomic uint32_t *w, uint32_t old, _Atomic uint32_
 	t1 = t0;
 	if (spin_ns) {
 		for (;;) {
-			sr_relax();
+			sr_pool_pause(yield);
 			v = atomic_load_explicit(w, memory_order_acquire);
 			if (v != old)
 				goto out;
-			if (++n % 64 == 0) {
+			if (yield || ++n % 64 == 0) {
 				t1 = sr_pool_now();
 				if (t1 - t0 >= spin_ns)
 					break;
@@ -204,7 +215,7 @@ static void *sr_pool_thread(void *arg)
 
 	free(arg);
 	for (;;) {
-		seen = sr_pool_await(&w->go, seen, &w->parked, p->spin_ns, &spun, &slept);
+		seen = sr_pool_await(&w->go, seen, &w->parked, p->spin_ns, p->flags & SR_POOL_YIELDS, &spun, &slept);
 		atomic_store_explicit(&w->spin_ns, spun, memory_order_relaxed);
 		atomic_store_explicit(&w->park_ns, slept, memory_order_relaxed);
 		if (atomic_load_explicit(&p->shutdown, memory_order_relaxed))
@@ -233,9 +244,11 @@ static void *sr_pool_thread(void *arg)
 			atomic_store_explicit(&w->done, seen, memory_order_release);
 		}
 		/* D1 */
-		if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->join_parked)) {
-			atomic_store_explicit(&p->join_parked, 0, memory_order_relaxed);
-			sr_pool_futex_wake(&p->pending);
+		{
+			uint32_t old = atomic_fetch_sub(&p->pending, 1);
+
+			if ((old & ~SR_POOL_JOINER) == 1 && (old & SR_POOL_JOINER))
+				sr_pool_futex_wake(&p->pending);
 		}
 	}
 	return NULL;
@@ -328,9 +341,9 @@ SR_API struct sr_pool *sr_pool_new(const struct sr_pool_config *cfg, int *err)
 	p->elem_size = cfg->elem_size;
 	p->args_size = cfg->args_size;
 	p->spin_ns = cfg->spin_ns;
-	if (!(cfg->flags & SR_POOL_SPIN_OVERSUBSCRIBED) && cfg->workers + 1 > sr_pool_cpus())
-		p->spin_ns = 0; /* a spinner would take the CPU a worker needs */
 	p->flags = cfg->flags;
+	if (!(cfg->flags & SR_POOL_SPIN_OVERSUBSCRIBED) && cfg->workers + 1 > sr_pool_cpus())
+		p->flags |= SR_POOL_YIELDS; /* a spinner would take the CPU a worker needs */
 	p->work = cfg->work;
 	p->ctx = cfg->ctx;
 	p->joined = 1; /* round 0 needs no join */
@@ -435,14 +448,29 @@ SR_API int sr_pool_dispatch(struct sr_pool *p, const void *args)
 
 SR_API int sr_pool_join(struct sr_pool *p)
 {
-	uint64_t spun = 0, slept = 0;
+	bool spinning = p->spin_ns != 0;
+	uint64_t t0 = spinning ? sr_pool_now() : 0;
+	unsigned n = 0;
 	uint32_t v;
 
 	if (p->joined)
 		return -EPERM;
-	/* D1: wait for pending == 0, i.e. for it to change until it is 0. */
-	while ((v = atomic_load_explicit(&p->pending, memory_order_acquire)) != 0)
-		sr_pool_await(&p->pending, v, &p->join_parked, p->spin_ns, &spun, &slept);
+	/* D1: wait for pending's count to reach 0; spin, then sleep with
+	 * SR_POOL_JOINER set. */
+	for (;;) {
+		v = atomic_load_explicit(&p->pending, memory_order_acquire);
+		if ((v & ~SR_POOL_JOINER) == 0)
+			break;
+		if (spinning) {
+			sr_pool_pause(p->flags & SR_POOL_YIELDS);
+			if ((++n % 64 == 0 || (p->flags & SR_POOL_YIELDS)) && sr_pool_now() - t0 >= p->spin_ns)
+				spinning = false;
+			continue;
+		}
+		if (!(v & SR_POOL_JOINER) && !atomic_compare_exchange_strong(&p->pending, &v, v | SR_POOL_JOINER))
+			continue; /* a worker left meanwhile: re-check */
+		sr_pool_futex_wait(&p->pending, v | SR_POOL_JOINER);
+	}
 	p->joined = 1;
 	return 0;
 }

@@ -27,10 +27,13 @@
  *
  * Threads. sr_pool_new starts one pthread per worker, pinned to cfg->cpus[i]
  * (pthread_attr_setaffinity_np: it starts there), or unpinned when cpus is
- * NULL. A worker waits for a round by spinning for spin_ns nanoseconds and
- * then sleeping on a futex; while sleeping it uses no CPU. One thread at a
- * time is the "dispatcher": it calls sr_pool_dispatch and sr_pool_join,
- * alternately (a second dispatch before the join is refused with -EBUSY).
+ * NULL. A worker waits for a round by polling for spin_ns nanoseconds and
+ * then sleeping on a futex; while sleeping it uses no CPU. It polls with a
+ * spin, or, when workers + 1 exceed the CPUs (the dispatcher needs one
+ * too), with sched_yield, which keeps the CPU only if no other thread
+ * wants it. One thread at a time is the "dispatcher": it calls
+ * sr_pool_dispatch and sr_pool_join, alternately (a second dispatch before
+ * the join is refused with -EBUSY).
  * One thread at a time is the "collector": it calls sr_pool_take and
  * sr_pool_recycle, at any moment, also while a round runs. They may be the
  * same thread.
@@ -94,12 +97,17 @@
  *      sees that recycle. So with three rings the worker always finds a
  *      ring to publish into or a spare, and never waits for the collector.
  *   D1 worker: after its publish, writes `status` and `done` (release) and
- *      decrements the pool's `pending` (acq_rel)
- *      -> dispatcher: acquire load of `pending` == 0 in sr_pool_join, then
- *      reads every worker's status and counters. The worker that takes
- *      pending to 0 loads `join_parked` (seq_cst after its RMW) and wakes
- *      the joiner if it is 1; the joiner stores join_parked = 1 (seq_cst)
- *      and re-loads pending before it sleeps (as G1).
+ *      decrements the pool's `pending` (seq_cst fetch_sub)
+ *      -> dispatcher: acquire load of `pending` showing no worker left
+ *      (count 0) in sr_pool_join, then reads every worker's status and
+ *      counters. A joiner that goes to sleep first sets SR_POOL_JOINER in
+ *      pending with a CAS on the value it read, then futex-waits on the
+ *      value it wrote; the worker whose decrement leaves no worker wakes it
+ *      if the old value its RMW returned had the bit. The flag lives in the
+ *      counted word, which each dispatch resets, so a worker delayed after
+ *      its decrement of an earlier round can never clear the flag of a
+ *      later round's joiner: a separate flag word that workers cleared
+ *      lost wake-ups that way.
  *   S1 sr_pool_free: stores `shutdown` = 1, then bumps every worker's `go`
  *      as a dispatch does (G1); a worker that sees go change checks
  *      shutdown (relaxed: G1's acquire orders it) before it runs a round.
@@ -138,6 +146,9 @@ extern "C" {
 #define SR_POOL_MAGIC UINT64_C(0x314c4f4f504c5053) /* "SPLPOOL1", little-endian */
 #define SR_POOL_VERSION 1u
 
+/* The bit of `pending` that says the joiner sleeps on it (D1). */
+#define SR_POOL_JOINER UINT32_C(0x80000000)
+
 /* Rings per worker: active, published, and one in the collector's hands. */
 #define SR_POOL_RINGS 3
 #define SR_POOL_MAX_WORKERS 1024
@@ -149,6 +160,10 @@ extern "C" {
 /* Bits of sr_pool_config.flags. */
 #define SR_POOL_DISCARD 1u /* rings drop on overflow instead of using the spill area */
 #define SR_POOL_SPIN_OVERSUBSCRIBED 2u /* spin even when workers + 1 exceed the CPUs */
+#define SR_POOL_YIELDS 0x80000000u /* not a config flag: set by sr_pool_new
+				       * when workers + 1 exceed the CPUs: waits
+				       * yield the CPU at each poll (sched_yield)
+				       * instead of spinning */
 #define SR_POOL_SELF_PUBLISH 4u /* the work function ends the round itself:
 				 * counts, and publishes (H3) as the worker
 				 * would. Go work functions do, so that their
@@ -169,10 +184,11 @@ struct sr_pool_config {
 	uint64_t elem_size;      /* bytes per item, 1 .. SR_MAX_ELEM_SIZE */
 	uint64_t spill_capacity; /* per ring, as in sr_spill_config (0 = ring_capacity) */
 	uint64_t args_size;      /* bytes sr_pool_dispatch copies for each round, 0 .. SR_POOL_MAX_ARGS */
-	uint32_t spin_ns;        /* how long a waiting worker or joiner spins
+	uint32_t spin_ns;        /* how long a waiting worker or joiner polls
 				  * before it sleeps, at most SR_POOL_MAX_SPIN_NS;
-				  * forced to 0 when workers + 1 exceed the CPUs
-				  * this process may use, unless
+				  * when workers + 1 exceed the CPUs this process
+				  * may use, it yields the CPU at each poll
+				  * (SR_POOL_YIELDS) instead of spinning, unless
 				  * SR_POOL_SPIN_OVERSUBSCRIBED */
 	uint32_t _pad;
 	const int32_t *cpus;     /* cpus[i]: the CPU worker i is pinned to; NULL: unpinned */
@@ -242,12 +258,10 @@ struct sr_pool {
 
 	/* Line 1: the round (dispatcher <-> workers). round is the number of
 	 * the last round dispatched (the dispatcher's; workers read it after
-	 * G1); pending counts the workers still in it, a futex word for the
-	 * joiner (D1), join_parked is 1 while the joiner sleeps on it;
-	 * shutdown (S1). */
+	 * G1); pending counts the workers still in it, plus SR_POOL_JOINER
+	 * while the joiner sleeps on it (a futex word, D1); shutdown (S1). */
 	SR_ALIGNAS(SR_LINE) uint64_t round;
 	SR_ATOMIC(uint32_t) pending;
-	SR_ATOMIC(uint32_t) join_parked;
 	SR_ATOMIC(uint32_t) shutdown;
 	uint32_t joined; /* the dispatcher's: 1 once `round` was joined */
 };
@@ -255,7 +269,7 @@ struct sr_pool {
 SR_STATIC_ASSERT(offsetof(struct sr_pool, w) == 48, "immutable words first");
 SR_STATIC_ASSERT(offsetof(struct sr_pool, threads) == 80, "threads last of line 0");
 SR_STATIC_ASSERT(offsetof(struct sr_pool, round) == 1 * SR_LINE, "round line");
-SR_STATIC_ASSERT(offsetof(struct sr_pool, joined) == 1 * SR_LINE + 20, "round words are packed");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, joined) == 1 * SR_LINE + 16, "round words are packed");
 SR_STATIC_ASSERT(sizeof(struct sr_pool) == 2 * SR_LINE, "header is two lines");
 
 /* Lifecycle. sr_pool_new validates cfg, allocates every ring and the worker

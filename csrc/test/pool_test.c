@@ -1135,7 +1135,7 @@ static void test_free(void)
 	cfg.spin_ns = 50000000;
 	cfg.flags = SR_POOL_SPIN_OVERSUBSCRIBED;
 	p = mkpool(&cfg);
-	CHECK(p->spin_ns == 50000000, "spin_ns %u with SR_POOL_SPIN_OVERSUBSCRIBED", p->spin_ns);
+	CHECK(p->spin_ns == 50000000 && !(p->flags & SR_POOL_YIELDS), "spin_ns %u with SR_POOL_SPIN_OVERSUBSCRIBED", p->spin_ns);
 	round_ok(p, NULL);
 	round_ok(p, NULL);
 	t0 = now();
@@ -1143,16 +1143,20 @@ static void test_free(void)
 	t_spin = now() - t0;
 	expect_exited(&c, cfg.workers, "spinning");
 	expect_tasks(tasks, "free of a spinning pool");
-	/* Without the flag, spin only if a CPU is left for the dispatcher. */
+	/* Without the flag, spin only if a CPU is left for the dispatcher;
+	 * otherwise the waits yield at each poll (SR_POOL_YIELDS). */
 	cfg.flags = 0;
 	cfg.workers = ncpu;
 	p = mkpool(&cfg);
-	CHECK(p->spin_ns == 0, "%u workers on %u CPUs spin %u ns", cfg.workers, ncpu, p->spin_ns);
+	CHECK(p->flags & SR_POOL_YIELDS, "%u workers on %u CPUs: waits do not yield", cfg.workers, ncpu);
+	round_ok(p, NULL);
 	sr_pool_free(p);
+	expect_exited(&c, cfg.workers, "yield rule");
 	if (ncpu >= 2) {
 		cfg.workers = ncpu - 1;
 		p = mkpool(&cfg);
-		CHECK(p->spin_ns == 50000000, "%u workers on %u CPUs: spin_ns %u", cfg.workers, ncpu, p->spin_ns);
+		CHECK(p->spin_ns == 50000000 && !(p->flags & SR_POOL_YIELDS), "%u workers on %u CPUs: spin_ns %u, flags %#x",
+		      cfg.workers, ncpu, p->spin_ns, p->flags);
 		round_ok(p, NULL);
 		sr_pool_free(p);
 		expect_exited(&c, cfg.workers, "spin rule");
