@@ -1,7 +1,7 @@
 # spillring: `make test` is the one test command; `make bench` prints the
 # side-by-side comparison. Needs only Go (1.26) and gcc.
 # `make lib` builds the C core as build/lib/libspillring.a and .so (soname
-# libspillring.so.0); `make install [PREFIX=/usr/local]` installs them with
+# libspillring.so.1); `make install [PREFIX=/usr/local]` installs them with
 # the headers (PREFIX/include/spillring/) and spillring.pc. `make ckit` (part
 # of `make test`) checks that kit from C and C++ (it installs pkg-config and
 # g++ with apt-get if they are missing).
@@ -86,8 +86,8 @@ cwarn:
 # The C library. The version is the library's, not the Go module's: the
 # soname's major (0) changes when the ABI does (struct layout, SR_VERSION,
 # a changed function).
-LIB_VERSION := 0.1.0
-LIB_SOMAJOR := 0
+LIB_VERSION := 1.0.0
+LIB_SOMAJOR := 1
 LIB_BUILD   := build/lib
 LIB_SO      := libspillring.so.$(LIB_VERSION)
 LIB_CFLAGS  := -std=c11 -O2 -g -fPIC -Wall -Wextra -Werror

@@ -263,7 +263,8 @@ type WorkerPool[T, A any] struct {
 	readers atomic.Int32
 }
 
-// NewPool starts a pool. An invalid cfg gets an error wrapping
+// NewPool starts a pool: its threads run, idle, until Close, which every
+// pool needs (its threads keep it alive). An invalid cfg gets an error wrapping
 // ErrInvalidConfig: Workers out of [1, MaxPoolWorkers], a CPU the process
 // may not run on, both or neither of Work and CWork, a RingCapacity that is
 // not a power of two, a Wait other than Adaptive or Park, CWork on the Go

@@ -68,17 +68,10 @@ func (s *recSpout) SendBatch(vs []uint64) (int, error) {
 
 func (s *recSpout) Flush() error { return nil }
 
-func (s *recSpout) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
 // seqWork is the Go twin of internal/cwork's cw_seq: worker w pushes
 // w<<40 | n, n counting up over all its rounds.
 type seqWork struct {
 	next []uint64 // per worker; each worker touches only its own
-	pad  [8]uint64
 }
 
 type seqArgs struct {
