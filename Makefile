@@ -84,7 +84,7 @@ cwarn:
 	$(CC) $(CWARN) -c csrc/example/consumer.c -o /dev/null
 
 # The C library. The version is the library's, not the Go module's: the
-# soname's major (0) changes when the ABI does (struct layout, SR_VERSION,
+# soname's major (1) changes when the ABI does (struct layout, SR_VERSION,
 # a changed function).
 LIB_VERSION := 1.0.0
 LIB_SOMAJOR := 1
