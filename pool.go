@@ -87,11 +87,11 @@ type PoolConfig[T, A any] struct {
 	// workers: Adaptive(d) polls for d, then sleeps (the default,
 	// Adaptive(DefaultSpinTime)); Park sleeps at once. Nobody spins when
 	// Workers + 1 exceed the CPUs the process may use: a spinner would
-	// only take the CPU a worker needs. On the C backend the poll then
-	// yields the CPU (sched_yield) at each step, keeping it only when no
-	// other thread wants it; on the Go backend the wait sleeps at once
-	// (as it does when Workers + 1 exceed GOMAXPROCS). Other strategies
-	// are an error.
+	// only take the CPU a worker needs: workers sleep at once (a wake-up
+	// preempts whoever holds the CPU), and on the C backend Join polls
+	// with sched_yield, keeping the CPU only when no worker wants it (on
+	// the Go backend it sleeps at once too, as when Workers + 1 exceed
+	// GOMAXPROCS). Other strategies are an error.
 	Wait WaitStrategy
 	// Work is the Go work function, or nil when CWork is set.
 	Work WorkFunc[T, A]
@@ -193,11 +193,9 @@ func batchWord(seq uint64, ring int) uint64 { return seq<<8 | uint64(ring+1) }
 // poolBackend is where a pool's threads and layout live.
 type poolBackend interface {
 	// dispatch starts a round (G1); the args are in place.
-	dispatch() error
+	dispatch()
 	// join waits for the round (D1), or until ctx is done.
 	join(ctx context.Context) error
-	// status is worker i's work result of the last joined round.
-	status(i int) int32
 	// stop stops and joins the workers, after a running round, and
 	// frees the layout (S1).
 	stop()
@@ -413,9 +411,7 @@ func (p *WorkerPool[T, A]) dispatch(args A) error {
 	for i := range p.shad {
 		p.shad[i].release() // G1, for the race detector: args and the caller's writes
 	}
-	if err := p.backend.dispatch(); err != nil {
-		return err
-	}
+	p.backend.dispatch()
 	p.running = true
 	p.rounds.Add(1)
 	return nil
@@ -458,8 +454,8 @@ func (p *WorkerPool[T, A]) join(ctx context.Context) error {
 	p.running = false
 	var errs []error
 	for i := range p.workers {
-		p.shad[i].acquire() // D1, for the race detector
-		code := p.backend.status(i)
+		p.shad[i].acquire()          // D1, for the race detector
+		code := p.w[i].status.Load() // D1: after the join
 		if code == 0 {
 			continue
 		}
@@ -677,6 +673,21 @@ func poolAwait(word, flag *atomic.Uint32, old uint32, spin time.Duration, sleep 
 	return v
 }
 
+// poolDispatch starts round number round on the workers ws (G1),
+// sr_pool_dispatch's twin: pending counts them all, then each worker's go
+// word gets the round's low 32 bits, and wake(w, i) wakes worker i if it
+// sleeps. Sequentially consistent stores and loads, so that a worker going
+// to sleep either sees the new word or is seen asleep.
+func poolDispatch(ws []*poolWorkerLayout, pending *atomic.Uint32, round uint64, wake func(w *poolWorkerLayout, i int)) {
+	pending.Store(uint32(len(ws)))
+	for i, w := range ws {
+		w.goWord.Store(uint32(round))
+		if w.parked.Load() != 0 {
+			wake(w, i)
+		}
+	}
+}
+
 // poolJoiner is SR_POOL_JOINER (csrc/pool.h): the bit of a pool's pending
 // word that says the joiner sleeps on it.
 const poolJoiner = 1 << 31
@@ -739,6 +750,7 @@ func (p *WorkerPool[T, A]) round(i int, seq uint64) int32 {
 	w.pushed.Add(a.l.tail - t0)
 	w.spilled.Add(a.l.spilled - s0)
 	p.publish(i, w, seq)
+	p.shad[i].release() // D1, for the race detector: the work and the publish's spills
 	runtime.KeepAlive(a)
 	return code
 }
@@ -760,6 +772,7 @@ func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
 		sp := old.Spilled()
 		w.merged.Add(mergeSpill(old, a))
 		w.spilled.Add(old.Spilled() - sp)
+		p.shad[i].release()              // H1, for the race detector
 		w.batch.Store(batchWord(seq, k)) // H1
 		w.published.Add(1)
 		return
@@ -771,6 +784,7 @@ func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
 	if w.spare == 0 {
 		return // cannot happen (H3); the items would go out with the next publish
 	}
+	p.shad[i].release()                          // H1, for the race detector
 	w.batch.Store(batchWord(seq, int(w.active))) // H1
 	w.published.Add(1)
 	w.active = uint32(bits.TrailingZeros32(w.spare))
@@ -808,7 +822,6 @@ func (p *WorkerPool[T, A]) runWork(i int, out *SpillRing[T]) (code int32) {
 			p.errs[i] = &WorkerPanic{Worker: i, Value: v, Stack: stack()}
 			code = 2
 		}
-		p.shad[i].release() // D1, H1
 	}()
 	if err := p.work(out, i, p.args); err != nil {
 		p.errs[i] = &WorkerError{Worker: i, Err: err}

@@ -59,6 +59,7 @@ var (
 // poolC is the C backend of a WorkerPool: struct sr_pool (csrc/pool.h).
 type poolC struct {
 	c *C.struct_sr_pool
+	w []*poolWorkerLayout // the workers' entries in c
 	// joinSpin is how long join spins: the pool's spin, but 0 for Go work
 	// when GOMAXPROCS leaves no P for every worker beside the joiner (a
 	// spinning joiner would hold the P a callback waits for).
@@ -123,7 +124,7 @@ func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		}
 	}
 	p.cargs = cp.args
-	b := &poolC{c: cp, joinSpin: time.Duration(cp.spin_ns)}
+	b := &poolC{c: cp, w: p.w, joinSpin: time.Duration(cp.spin_ns)}
 	if !p.cwork && p.workers+1 > runtime.GOMAXPROCS(0) {
 		b.joinSpin = 0
 	}
@@ -131,11 +132,17 @@ func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
 	return nil
 }
 
-func (b *poolC) dispatch() error {
-	if rc := C.sr_pool_dispatch(b.c, nil); rc != 0 {
-		return fmt.Errorf("spillring: sr_pool_dispatch: %w", syscall.Errno(-rc))
-	}
-	return nil
+// dispatch is sr_pool_dispatch in Go (its args NULL: the pool wrote the
+// C work's args into p->args already), so that a round makes no cgo call
+// of its own: it marks the round unjoined for C, then G1.
+func (b *poolC) dispatch() {
+	b.c.joined = 0
+	b.c.round++
+	// In bounds and aligned: a uint32_t atomic of struct sr_pool.
+	pending := (*atomic.Uint32)(unsafe.Pointer(&b.c.pending))
+	poolDispatch(b.w, pending, uint64(b.c.round), func(w *poolWorkerLayout, _ int) {
+		futexWake(&w.goWord)
+	})
 }
 
 // join is sr_pool_join in Go, so that a context can end the wait: the same
@@ -160,8 +167,6 @@ func (b *poolC) join(ctx context.Context) error {
 	}
 	return err
 }
-
-func (b *poolC) status(i int) int32 { return int32(C.sr_pool_status(b.c, C.uint(i))) }
 
 func (b *poolC) stop() {
 	C.sr_pool_free(b.c)

@@ -142,18 +142,8 @@ func poke(ch chan struct{}) {
 	}
 }
 
-func (g *poolGo[T, A]) dispatch() error {
-	g.round.Add(1)
-	g.pending.Store(uint32(len(g.layout)))
-	gw := uint32(g.round.Load())
-	for i := range g.layout {
-		w := &g.layout[i]
-		w.goWord.Store(gw) // G1
-		if w.parked.Load() == 1 {
-			poke(g.wake[i])
-		}
-	}
-	return nil
+func (g *poolGo[T, A]) dispatch() {
+	poolDispatch(g.p.w, &g.pending, g.round.Add(1), func(_ *poolWorkerLayout, i int) { poke(g.wake[i]) })
 }
 
 func (g *poolGo[T, A]) join(ctx context.Context) error {
@@ -165,8 +155,6 @@ func (g *poolGo[T, A]) join(ctx context.Context) error {
 		}
 	})
 }
-
-func (g *poolGo[T, A]) status(i int) int32 { return g.layout[i].status.Load() }
 
 // stop is S1: shutdown, then a dispatch-like bump of every go word.
 func (g *poolGo[T, A]) stop() {

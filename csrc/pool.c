@@ -68,22 +68,11 @@ static inline void sr_pool_futex_wake(_Atomic uint32_t *w)
 	sr_futex_wake(w, false);
 }
 
-/* One poll's pause: a spin, or, when the pool oversubscribes the CPUs
- * (SR_POOL_YIELDS), a sched_yield, which hands the CPU to any thread that
- * wants it (the dispatcher, another worker) and keeps it only if none does. */
-static inline void sr_pool_pause(bool yield)
-{
-	if (yield)
-		sched_yield();
-	else
-		sr_relax();
-}
-
 /* Waits until *w != old (acquire), spinning up to spin_ns and then sleeping,
  * with the W1 handshake on *flag, which only the waiter writes (G1). Adds
  * the time spent to *spun and *slept. Returns the new value. */
 static uint32_t sr_pool_await(_Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *flag, uint32_t spin_ns,
-			      bool yield, uint64_t *spun, uint64_t *slept)
+			      uint64_t *spun, uint64_t *slept)
 {
 	uint32_t v = atomic_load_explicit(w, memory_order_acquire);
 	uint64_t t0, t1;
@@ -95,11 +84,11 @@ static uint32_t sr_pool_await(_Atomic uint32_t *w, uint32_t old, _Atomic uint32_
 	t1 = t0;
 	if (spin_ns) {
 		for (;;) {
-			sr_pool_pause(yield);
+			sr_relax();
 			v = atomic_load_explicit(w, memory_order_acquire);
 			if (v != old)
 				goto out;
-			if (yield || ++n % 64 == 0) {
+			if (++n % 64 == 0) {
 				t1 = sr_pool_now();
 				if (t1 - t0 >= spin_ns)
 					break;
@@ -215,7 +204,12 @@ static void *sr_pool_thread(void *arg)
 
 	free(arg);
 	for (;;) {
-		seen = sr_pool_await(&w->go, seen, &w->parked, p->spin_ns, p->flags & SR_POOL_YIELDS, &spun, &slept);
+		/* Oversubscribed, a worker sleeps at once: a worker that
+		 * polled, even yielding, would wait behind a busy dispatcher
+		 * on its CPU for a whole time slice, where a futex wake-up
+		 * preempts it. */
+		seen = sr_pool_await(&w->go, seen, &w->parked, (p->flags & SR_POOL_YIELDS) ? 0 : p->spin_ns, &spun,
+				     &slept);
 		atomic_store_explicit(&w->spin_ns, spun, memory_order_relaxed);
 		atomic_store_explicit(&w->park_ns, slept, memory_order_relaxed);
 		if (atomic_load_explicit(&p->shutdown, memory_order_relaxed))
@@ -462,7 +456,13 @@ SR_API int sr_pool_join(struct sr_pool *p)
 		if ((v & ~SR_POOL_JOINER) == 0)
 			break;
 		if (spinning) {
-			sr_pool_pause(p->flags & SR_POOL_YIELDS);
+			/* Oversubscribed, poll with sched_yield, which hands the
+			 * CPU to any thread that wants it (a worker) and keeps
+			 * it only if none does. */
+			if (p->flags & SR_POOL_YIELDS)
+				sched_yield();
+			else
+				sr_relax();
 			if ((++n % 64 == 0 || (p->flags & SR_POOL_YIELDS)) && sr_pool_now() - t0 >= p->spin_ns)
 				spinning = false;
 			continue;

@@ -28,10 +28,12 @@
  * Threads. sr_pool_new starts one pthread per worker, pinned to cfg->cpus[i]
  * (pthread_attr_setaffinity_np: it starts there), or unpinned when cpus is
  * NULL. A worker waits for a round by polling for spin_ns nanoseconds and
- * then sleeping on a futex; while sleeping it uses no CPU. It polls with a
- * spin, or, when workers + 1 exceed the CPUs (the dispatcher needs one
- * too), with sched_yield, which keeps the CPU only if no other thread
- * wants it. One thread at a time is the "dispatcher": it calls
+ * then sleeping on a futex; while sleeping it uses no CPU. When workers + 1
+ * exceed the CPUs (the dispatcher needs one too), workers sleep at once
+ * (a futex wake-up preempts whoever holds the CPU, where a poller would
+ * wait for its time slice), and the joiner polls with sched_yield, which
+ * keeps the CPU only if no worker wants it. One thread at a time is the
+ * "dispatcher": it calls
  * sr_pool_dispatch and sr_pool_join, alternately (a second dispatch before
  * the join is refused with -EBUSY).
  * One thread at a time is the "collector": it calls sr_pool_take and
@@ -161,9 +163,10 @@ extern "C" {
 #define SR_POOL_DISCARD 1u /* rings drop on overflow instead of using the spill area */
 #define SR_POOL_SPIN_OVERSUBSCRIBED 2u /* spin even when workers + 1 exceed the CPUs */
 #define SR_POOL_YIELDS 0x80000000u /* not a config flag: set by sr_pool_new
-				       * when workers + 1 exceed the CPUs: waits
-				       * yield the CPU at each poll (sched_yield)
-				       * instead of spinning */
+				       * when workers + 1 exceed the CPUs: workers
+				       * sleep at once, and the joiner yields the
+				       * CPU at each poll (sched_yield) instead of
+				       * spinning */
 #define SR_POOL_SELF_PUBLISH 4u /* the work function ends the round itself:
 				 * counts, and publishes (H3) as the worker
 				 * would. Go work functions do, so that their
@@ -187,9 +190,9 @@ struct sr_pool_config {
 	uint32_t spin_ns;        /* how long a waiting worker or joiner polls
 				  * before it sleeps, at most SR_POOL_MAX_SPIN_NS;
 				  * when workers + 1 exceed the CPUs this process
-				  * may use, it yields the CPU at each poll
-				  * (SR_POOL_YIELDS) instead of spinning, unless
-				  * SR_POOL_SPIN_OVERSUBSCRIBED */
+				  * may use, workers sleep at once and the joiner
+				  * yields the CPU at each poll (SR_POOL_YIELDS),
+				  * unless SR_POOL_SPIN_OVERSUBSCRIBED */
 	uint32_t _pad;
 	const int32_t *cpus;     /* cpus[i]: the CPU worker i is pinned to; NULL: unpinned */
 	sr_work_fn work;         /* required */
