@@ -385,6 +385,12 @@ func (p *WorkerPool[T, A]) overflow() Spout[T] {
 // copied into C memory now). A second Dispatch before Join returns
 // ErrRoundRunning and changes nothing; after Close, ErrClosed.
 func (p *WorkerPool[T, A]) Dispatch(args A) error {
+	return p.asDispatcher(func() error { return p.dispatch(args) })
+}
+
+// asDispatcher runs f as the dispatcher: with the pool open, under the
+// dispatcher's lock.
+func (p *WorkerPool[T, A]) asDispatcher(f func() error) error {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.closed.Load() {
@@ -392,7 +398,7 @@ func (p *WorkerPool[T, A]) Dispatch(args A) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.dispatch(args)
+	return f()
 }
 
 func (p *WorkerPool[T, A]) dispatch(args A) error {
@@ -434,14 +440,7 @@ func (p *WorkerPool[T, A]) JoinContext(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.join(ctx)
+	return p.asDispatcher(func() error { return p.join(ctx) })
 }
 
 func (p *WorkerPool[T, A]) join(ctx context.Context) error {
@@ -472,17 +471,12 @@ func (p *WorkerPool[T, A]) join(ctx context.Context) error {
 
 // Run is Dispatch followed by Join.
 func (p *WorkerPool[T, A]) Run(args A) error {
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.dispatch(args); err != nil {
-		return err
-	}
-	return p.join(context.Background())
+	return p.asDispatcher(func() error {
+		if err := p.dispatch(args); err != nil {
+			return err
+		}
+		return p.join(context.Background())
+	})
 }
 
 // Collect takes every batch the workers have published (H1), hands its

@@ -591,14 +591,7 @@ func TestPoolIdleParks(t *testing.T) {
 				}
 				require.True(t, parked, "a worker never parked")
 			}
-			if cpu0, ok := processCPU(); ok {
-				t0 := time.Now()
-				time.Sleep(200 * time.Millisecond)
-				cpu1, _ := processCPU()
-				share := float64(cpu1-cpu0) / float64(time.Since(t0))
-				t.Logf("CPU while the pool is idle: %.1f%% of one core", 100*share)
-				assert.Less(t, share, 0.5, "idle workers burn CPU")
-			}
+			checkIdleCPU(t, "the pool is idle")
 			require.NoError(t, p.Run(2)) // wakes it
 			sink := newRecSpout(0)
 			n, err := p.Collect(sink)

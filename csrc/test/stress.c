@@ -22,57 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
-
-	while (nanosleep(&ts, &ts))
-		;
-}
-
-static uint64_t rnd(uint64_t *s) /* xorshift64* */
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* --- Watchdog: a lost wake-up shows up as a hang. --- */
-
-static int wd_timeout = 60;
-static _Atomic(const char *) wd_name;
-static _Atomic double wd_deadline;
-
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		sleep_us(200000);
-		if (now() > atomic_load(&wd_deadline)) {
-			fprintf(stderr, "FAIL watchdog: \"%s\" still running after %d s "
-					"(lost wake-up or livelock)\n",
-				atomic_load(&wd_name), wd_timeout);
-			abort();
-		}
-	}
-	return NULL;
-}
-
-static void wd_arm(const char *name)
-{
-	atomic_store(&wd_name, name);
-	atomic_store(&wd_deadline, now() + wd_timeout);
-}
+#include "harness.h"
 
 /* --- Items: a u64 counter, or 24 bytes with a checksum. --- */
 
