@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spillring/spillring/internal/cwork"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,4 +29,25 @@ func newCSeqHarness(t *testing.T, workers, capacity, spill int, overflow Spout[u
 		collect: func() (int, error) { return p.Collect(sink) },
 		drain:   func() { drainPool(t, p, sink) },
 	}
+}
+
+// TestPoolCWorkFailure: a C work function's nonzero return comes back from
+// Join as a *WorkerError with the code, and the next round is clean.
+func TestPoolCWorkFailure(t *testing.T) {
+	cw := cwork.NewSeq(2)
+	defer cw.Free()
+	fn, ctx := cw.Work()
+	p, err := NewPool(PoolConfig[uint64, cwork.Args]{Workers: 2, CWork: CWork{Fn: fn, Ctx: ctx}})
+	require.NoError(t, err)
+	defer p.Close()
+	err = p.Run(cwork.Args{Count: 2, Fail: 2})
+	var we *WorkerError
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, 1, we.Worker)
+	assert.Equal(t, 101, we.Code)
+	assert.Contains(t, err.Error(), "worker 1: work function returned 101")
+	require.NoError(t, p.Run(cwork.Args{Count: 2}))
+	sink := newRecSpout(0)
+	drainPool(t, p, sink)
+	checkPoolItems(t, 2, cw.Next, sink, nil, p.Stats())
 }
