@@ -1,13 +1,18 @@
 /*
  * pool.c - the worker pool of pool.h: threads, rounds, the handoff.
  *
- * Twins: the Go backend (pool_go.go) runs the same protocol on goroutines
- * locked to their threads; its functions carry these names:
- *	sr_pool_thread    poolGoWorker.loop
- *	sr_pool_wait_go   poolGoWorker.wait
- *	sr_pool_publish   poolGoWorker.publish (and merge)
- *	sr_pool_take      poolWorkerSlot.take    (pool.go, both backends)
- *	sr_pool_recycle   poolWorkerSlot.recycle (pool.go, both backends)
+ * Twins: Go runs the same protocol on the same words: the Go backend
+ * (pool_go.go) on goroutines locked to their threads, and, on the C
+ * backend, the dispatcher, the joiner, the collector and a Go work
+ * function's round end (pool.go). The Go names:
+ *	sr_pool_thread    poolGo.loop (Go backend)
+ *	sr_pool_await     poolAwait
+ *	sr_pool_publish   WorkerPool.publish (Go work, both backends)
+ *	sr_pool_merge     mergeSpill
+ *	sr_pool_dispatch  poolDispatch
+ *	sr_pool_join      poolJoinWait
+ *	sr_pool_take,     WorkerPool.collect
+ *	sr_pool_recycle
  *
  * A translation unit may take a private copy as with ring.c (SR_API static).
  */
