@@ -77,6 +77,21 @@
 // WorkerPool for the threads, GOMAXPROCS and the memory-ordering edges, and
 // csrc/pool.h for the C API.
 //
+// WorkerPool.FanIn makes the collection a Spout: its Flush collects into an
+// inner spout, so a pool's output composes with the other spouts.
+//
+// The backpressure chain, as it behaves: a slow sink makes each Collect
+// (or FanIn.Flush) take longer, so published batches wait in their handoff
+// slots. A worker that ends a round while its last batch still waits takes
+// that batch back and appends the round's items to it (PoolStats.Merged):
+// it never waits for the collector, and its items stay in order. The
+// waiting batch fills to its ring's capacity, and from then on each merge
+// pushes the batch's oldest items into the pool's Overflow spout
+// (PoolStats.Spilled; nil Overflow drops and counts them). A sink that
+// refuses items keeps nothing from the pool: the refused batch stays with
+// the collector and goes first next time. At every point
+// PoolStats.Pushed == Collected + Spilled + InRings.
+//
 // # Backends
 //
 // The C backend keeps the ring, slots and control words alike, in C memory

@@ -85,3 +85,42 @@ func ExampleWorkerPool_Dispatch() {
 	// round 2: worker 1 panicked: bad input
 	// [10 11 20 30 31]
 }
+
+// FanIn makes a pool's collection a spout: here a Counting spout over a
+// Collect spout sees each Flush's items, and an outside item sent through
+// the FanIn.
+func ExampleWorkerPool_FanIn() {
+	pool, err := spillring.NewPool(spillring.PoolConfig[int, int]{
+		Workers: 2,
+		Work: func(out *spillring.SpillRing[int], worker int, n int) error {
+			for i := range n {
+				if err := out.Push(worker*100 + i); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	all := spillring.Collect[int]()
+	counted, _ := spillring.Counting[int](all)
+	fan, _ := pool.FanIn(counted)
+
+	_ = fan.Send(-1) // from outside the pool
+	if err := pool.Run(3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := fan.Flush(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	items := all.Take()
+	slices.Sort(items)
+	fmt.Println(items, counted.Stats().Items)
+	// Output: [-1 0 1 2 100 101 102] 7
+}
