@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/spillring/spillring"
 )
@@ -123,4 +124,48 @@ func ExampleWorkerPool_FanIn() {
 	slices.Sort(items)
 	fmt.Println(items, counted.Stats().Items)
 	// Output: [-1 0 1 2 100 101 102] 7
+}
+
+// Mergers split the collection: merger j takes the workers j, j+m, ...,
+// each on a goroutine of its own with its own sink, with no coordination.
+func ExampleWorkerPool_Mergers() {
+	pool, err := spillring.NewPool(spillring.PoolConfig[int, int]{
+		Workers: 4,
+		Work: func(out *spillring.SpillRing[int], worker int, round int) error {
+			return out.Push(round*10 + worker)
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	mergers, _ := pool.Mergers(2)
+	for round := 1; round <= 2; round++ {
+		if err := pool.Run(round); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([][]int, len(mergers))
+	for j, m := range mergers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sink := spillring.Collect[int]()
+			if _, err := m.Collect(sink); err != nil {
+				fmt.Println(err)
+			}
+			got[j] = sink.Take()
+			slices.Sort(got[j])
+		}()
+	}
+	wg.Wait()
+	for j, m := range mergers {
+		fmt.Println("merger", j, "workers", m.Workers(), "items", got[j])
+	}
+	// Output:
+	// merger 0 workers [0 2] items [10 12 20 22]
+	// merger 1 workers [1 3] items [11 13 21 23]
 }

@@ -223,16 +223,20 @@ type poolBackend interface {
 // wrote before it returned happens before the Join that waits for it, and
 // before the Collect that takes the batch it published.
 //
-// Methods: Dispatch, Join and Run are the dispatcher's; Collect is the
-// collector's; each group serializes its own calls, and the two may run
-// at once on different goroutines. Close stops everything, from any
+// Methods: Dispatch, Join and Run are the dispatcher's, and serialize;
+// Collect is the collector's, and collects each worker under a lock of
+// that worker's, so Collects, FanIns and Mergers may run at once on
+// different goroutines, and alongside the dispatcher. Close stops everything, from any
 // goroutine. A work function or a sink must not call the pool's methods
 // other than Stats, Workers and Backend: each would wait for the call that
 // is running it.
 type WorkerPool[T, A any] struct {
 	life sync.RWMutex // write: Close; read: every other method
 	mu   sync.Mutex   // the dispatcher's: Dispatch, Join, Run
-	cmu  sync.Mutex   // the collector's: Collect
+	// slot[i] is worker i's collector lock: whoever collects worker i's
+	// batches (Collect, a FanIn, the Merger it belongs to) holds it, so
+	// collectors of different workers run at once.
+	slot []poolSlotLock
 
 	closed   atomic.Bool
 	backend  poolBackend
@@ -316,6 +320,7 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 		cwork:    cw,
 		work:     cfg.Work,
 		held:     make([]int8, cfg.Workers),
+		slot:     make([]poolSlotLock, cfg.Workers),
 		errs:     make([]error, cfg.Workers),
 		shad:     make([]poolShadow, cfg.Workers),
 		rings:    make([][poolRings]*SpillRing[T], cfg.Workers),
@@ -503,17 +508,29 @@ func (p *WorkerPool[T, A]) Collect(sink Spout[T]) (int, error) {
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}
-	p.cmu.Lock()
-	defer p.cmu.Unlock()
 	total := 0
 	for i := range p.workers {
-		n, err := p.collect(i, sink)
+		n, err := p.collectLocked(i, sink)
 		total += n
 		if err != nil {
 			return total, err
 		}
 	}
 	return total, nil
+}
+
+// poolSlotLock is a worker's collector lock, a line of its own, so that
+// mergers of different workers do not share one.
+type poolSlotLock struct {
+	sync.Mutex
+	_ [lineSize - 8]byte
+}
+
+// collectLocked is collect under worker i's collector lock.
+func (p *WorkerPool[T, A]) collectLocked(i int, sink Spout[T]) (int, error) {
+	p.slot[i].Lock()
+	defer p.slot[i].Unlock()
+	return p.collect(i, sink)
 }
 
 // collect drains worker i's held batch, if any, then its published one:
