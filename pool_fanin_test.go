@@ -2,7 +2,6 @@ package spillring
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,30 +49,19 @@ func TestPoolBackpressureChain(t *testing.T) {
 			fan, err := p.FanIn(sink)
 			require.NoError(t, err)
 
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err := fan.Flush(); err != nil {
-						t.Errorf("Flush: %v", err)
-						return
-					}
+			stop := loopUntil(func() bool {
+				if err := fan.Flush(); err != nil {
+					t.Errorf("Flush: %v", err)
+					return false
 				}
-			}()
+				return true
+			})
 			start := time.Now()
 			for range 300 {
 				require.NoError(t, p.Run(seqArgs{Count: 6}))
 			}
 			rounds := time.Since(start)
-			close(stop)
-			wg.Wait()
+			stop()
 			for p.Stats().InRings > 0 {
 				require.NoError(t, fan.Flush())
 			}

@@ -2,7 +2,6 @@ package spillring
 
 import (
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,31 +26,23 @@ func TestPoolMergers(t *testing.T) {
 			assert.Equal(t, []int{1, 3, 5, 7}, ms[1].Workers())
 
 			sinks := []*recSpout{newRecSpout(3), newRecSpout(0)} // merger 0's sink refuses every third call
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
+			var stops []func()
 			for j, m := range ms {
 				assert.Equal(t, j, m.ID())
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if _, err := m.Collect(sinks[j]); err != nil && !errors.Is(err, errRefused) {
-							t.Errorf("merger %d: %v", j, err)
-							return
-						}
+				stops = append(stops, loopUntil(func() bool {
+					if _, err := m.Collect(sinks[j]); err != nil && !errors.Is(err, errRefused) {
+						t.Errorf("merger %d: %v", j, err)
+						return false
 					}
-				}()
+					return true
+				}))
 			}
 			for range 100 {
 				require.NoError(t, p.Run(seqArgs{Count: 10}))
 			}
-			close(stop)
-			wg.Wait()
+			for _, stop := range stops {
+				stop()
+			}
 			for p.Stats().InRings > 0 {
 				for j, m := range ms {
 					if _, err := m.Collect(sinks[j]); err != nil {

@@ -153,6 +153,31 @@ func checkPoolItems(t *testing.T, workers int, pushed func(int) uint64, sink, ov
 	assert.Zero(t, st.InRings)
 }
 
+// loopUntil calls f on a goroutine of its own, over and over, until f
+// returns false or stop is called; stop returns once the goroutine has.
+func loopUntil(f func() bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if !f() {
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // poolHarness drives one pool of the conformance suite, whatever its args
 // type.
 type poolHarness struct {
@@ -241,28 +266,18 @@ func runPoolConformance(t *testing.T, pc poolCase, workers, failEvery int, recor
 	runRound := func(r int) error { return h.run(counts(r)) }
 	pushed, closeFn, stats, collect, drain := h.pushed, h.close, h.stats, h.collect, h.drain
 	// A collector concurrent with the rounds, and Collects between them.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := collect(); err != nil && !errors.Is(err, errRefused) {
-				t.Errorf("Collect: %v", err)
-				return
-			}
-			runtime.Gosched()
+	stop := loopUntil(func() bool {
+		if _, err := collect(); err != nil && !errors.Is(err, errRefused) {
+			t.Errorf("Collect: %v", err)
+			return false
 		}
-	}()
+		runtime.Gosched()
+		return true
+	})
 	for r := range rounds {
 		require.NoError(t, runRound(r))
 	}
-	close(stop)
-	<-done
+	stop()
 	drain()
 	st := stats()
 	assert.Equal(t, uint64(rounds), st.Rounds)
@@ -617,25 +632,11 @@ func TestPoolStatsDuringClose(t *testing.T) {
 				return out.Push(uint64(a))
 			}})
 			require.NoError(t, err)
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						_ = p.Stats()
-					}
-				}
-			}()
+			stop := loopUntil(func() bool { _ = p.Stats(); return true })
 			require.NoError(t, p.Run(1))
 			require.NoError(t, p.Dispatch(2))
 			require.NoError(t, p.Close())
-			close(stop)
-			wg.Wait()
+			stop()
 			st := p.Stats()
 			assert.Equal(t, uint64(2), st.Rounds)
 			assert.Equal(t, uint64(4), st.Pushed)
