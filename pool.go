@@ -86,12 +86,12 @@ type PoolConfig[T, A any] struct {
 	// Wait is how an idle worker waits for a round, and Join for the
 	// workers: Adaptive(d) polls for d, then sleeps (the default,
 	// Adaptive(DefaultSpinTime)); Park sleeps at once. Nobody spins when
-	// Workers + 1 exceed the CPUs the process may use: a spinner would
-	// only take the CPU a worker needs: workers sleep at once (a wake-up
-	// preempts whoever holds the CPU), and on the C backend Join polls
-	// with sched_yield, keeping the CPU only when no worker wants it (on
-	// the Go backend it sleeps at once too, as when Workers + 1 exceed
-	// GOMAXPROCS). Other strategies are an error.
+	// Workers + 1 exceed the CPUs the process may use, since a spinner
+	// would only take the CPU a worker needs. Workers then sleep at once
+	// (a wake-up preempts whoever holds the CPU), and on the C backend
+	// Join polls with sched_yield, keeping the CPU only when no worker
+	// wants it; on the Go backend Join sleeps at once too, as it does
+	// when Workers + 1 exceed GOMAXPROCS. Other strategies are an error.
 	Wait WaitStrategy
 	// Work is the Go work function, or nil when CWork is set.
 	Work WorkFunc[T, A]
@@ -107,7 +107,7 @@ type PoolConfig[T, A any] struct {
 type WorkerPanic struct {
 	Worker int
 	Value  any
-	Stack  []byte // the panicking goroutine's stack (runtime/debug.Stack)
+	Stack  []byte // the panicking goroutine's stack (runtime.Stack)
 }
 
 func (e *WorkerPanic) Error() string {
