@@ -23,9 +23,10 @@
  *
  * The small tests: bad configurations, -EBUSY / -EPERM / recycle errors,
  * status and sequence numbers round by round, a merge with spilled items,
- * each round's args (a copy), pinning (sched_getcpu), and sr_pool_free of a
+ * each round's args (a copy), pinning (sched_getcpu), sr_pool_free of a
  * parked, spinning, mid-round or never-used pool (threads counted in
- * /proc/self/task; ASan's leak check sees the memory).
+ * /proc/self/task; ASan's leak check sees the memory), and a two-stage
+ * pipeline of C pools chained by a C collector (no Go on the item path).
  *
  * Every check aborts with a message; every test prints one "ok" line.
  *
@@ -1137,6 +1138,110 @@ static void test_free(void)
 
 /* ===================================================================== */
 
+/* ===================================================================== */
+/* C all the way: two pools chained by a C collector, no Go anywhere.    */
+/* ===================================================================== */
+
+#define PIPE_ITEMS 40 /* per stage-1 worker per round */
+#define PIPE_MAX (2 * PIPE_ITEMS * 2)
+
+/* Stage 1: worker w of round r makes the records r << 32 | w << 16 | i. */
+static int pipe_parse(struct sr_spill *out, unsigned w, const void *args, void *ctx)
+{
+	uint64_t r = *(const uint64_t *)args;
+
+	(void)ctx;
+	for (uint64_t i = 0; i < PIPE_ITEMS; i++)
+		if (sr_spill_push(out, &(uint64_t){ r << 32 | (uint64_t)w << 16 | i }) < 0)
+			return 1;
+	return 0;
+}
+
+/* Stage 2's input: what the collector took from stage 1, written before the
+ * dispatch that hands it over (G1 orders it). */
+struct pipe_in {
+	uint64_t n;
+	uint64_t v[PIPE_MAX];
+};
+
+/* Stage 2: worker w transforms the records at w, w + 3, ... */
+static int pipe_transform(struct sr_spill *out, unsigned w, const void *args, void *ctx)
+{
+	const struct pipe_in *in = ctx;
+
+	(void)args;
+	for (uint64_t j = w; j < in->n; j += 3)
+		if (sr_spill_push(out, &(uint64_t){ in->v[j] * 2 + 1 }) < 0)
+			return 1;
+	return 0;
+}
+
+/* Takes every batch of p into v (at most max items); returns the count. */
+static uint64_t pipe_collect(struct sr_pool *p, unsigned workers, uint64_t *v, uint64_t max)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < workers; i++) {
+		struct sr_spill *b = sr_pool_take(p, i, NULL);
+		int k;
+
+		if (!b)
+			continue;
+		CHECK(sr_spill_pending(b) == 0, "pipeline: stage rings never spill here");
+		while ((k = sr_spill_pop_burst(b, v + n, (unsigned)(max - n))) > 0)
+			n += (uint64_t)k;
+		CHECK(sr_spill_len(b) == 0, "pipeline: more than %" PRIu64 " items", max);
+		CHECK(sr_pool_recycle(p, i, b) == 0, "pipeline: recycle");
+	}
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_pipeline(uint64_t rounds)
+{
+	static struct pipe_in in;
+	uint64_t out[PIPE_MAX], want[PIPE_MAX];
+	struct sr_pool_config c1 = { .workers = 2, .ring_capacity = 64, .elem_size = 8,
+				     .args_size = sizeof(uint64_t), .spin_ns = 20000, .work = pipe_parse };
+	struct sr_pool_config c2 = { .workers = 3, .ring_capacity = 64, .elem_size = 8,
+				     .spin_ns = 20000, .work = pipe_transform, .ctx = &in };
+	struct sr_pool *p1, *p2;
+
+	wd_arm("pipeline");
+	p1 = mkpool(&c1);
+	p2 = mkpool(&c2);
+	for (uint64_t r = 1; r <= rounds; r++) {
+		uint64_t n;
+
+		round_ok(p1, &r);
+		in.n = pipe_collect(p1, c1.workers, in.v, PIPE_MAX);
+		CHECK(in.n == 2 * PIPE_ITEMS, "pipeline round %" PRIu64 ": stage 1 gave %" PRIu64, r, in.n);
+		round_ok(p2, NULL);
+		n = pipe_collect(p2, c2.workers, out, PIPE_MAX);
+		CHECK(n == in.n, "pipeline round %" PRIu64 ": stage 2 gave %" PRIu64 " of %" PRIu64, r, n, in.n);
+		/* Every record of the round, transformed, exactly once. */
+		for (uint64_t j = 0; j < n; j++)
+			want[j] = (r << 32 | (j / PIPE_ITEMS) << 16 | (j % PIPE_ITEMS)) * 2 + 1;
+		qsort(out, n, sizeof(out[0]), cmp_u64);
+		for (uint64_t j = 0; j < n; j++)
+			CHECK(out[j] == want[j], "pipeline round %" PRIu64 ": item %" PRIu64 " is %#" PRIx64 ", want %#" PRIx64,
+			      r, j, out[j], want[j]);
+	}
+	for (unsigned i = 0; i < c1.workers; i++)
+		CHECK(sr_pool_status(p1, i) == 0, "stage 1 worker %u failed", i);
+	for (unsigned i = 0; i < c2.workers; i++)
+		CHECK(sr_pool_status(p2, i) == 0, "stage 2 worker %u failed", i);
+	sr_pool_free(p2);
+	sr_pool_free(p1);
+	printf("ok pipeline (%" PRIu64 " rounds, 2 + 3 workers, C only)\n", rounds);
+}
+
 int main(void)
 {
 	uint64_t n = 4000;
@@ -1193,6 +1298,8 @@ int main(void)
 		test_pin();
 	if (!only || strstr("free", only))
 		test_free();
+	if (!only || strstr("pipeline", only))
+		test_pipeline(n / 10);
 	for (size_t i = 0; i < sizeof(scens) / sizeof(scens[0]); i++)
 		if (!only || strstr(scens[i].name, only))
 			run(&scens[i], n);
