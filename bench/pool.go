@@ -31,6 +31,9 @@ type PoolScenario struct {
 	Workers int
 	Items   int  // items each worker pushes per round
 	Stream  bool // collected while the round runs; reported per item, not per round
+	// Mergers > 0: the spillring impls collect with that many Mergers,
+	// each on a goroutine of its own (the peers as in pool-stream).
+	Mergers int
 }
 
 const (
@@ -48,6 +51,8 @@ var PoolScenarios = []PoolScenario{
 	{Name: "pool-round-1", Workers: 1, Items: 1},
 	{Name: "pool-round-2", Workers: 2, Items: 1},
 	{Name: "pool-stream", Workers: 2, Items: StreamItems, Stream: true},
+	{Name: "mergers-1", Workers: 4, Items: StreamItems, Stream: true, Mergers: 1},
+	{Name: "mergers-2", Workers: 4, Items: StreamItems, Stream: true, Mergers: 2},
 }
 
 // Metric is the unit the scenario reports.
@@ -269,6 +274,9 @@ func openPool(backend spillring.Backend, cwork bool) func(PoolScenario) (poolOps
 			return poolOps{}, err
 		}
 		o := poolOps{close: func() { _ = p.Close() }}
+		if sc.Mergers > 0 {
+			return mergersOps(p, sc)
+		}
 		if !sc.Stream {
 			o.round = func(seq uint64, sink *countSink) error {
 				if err := p.Run(poolArgs{Seq: seq, Count: uint64(sc.Items)}); err != nil {
@@ -309,6 +317,76 @@ func openPool(backend spillring.Backend, cwork bool) func(PoolScenario) (poolOps
 		}
 		return o, nil
 	}
+}
+
+// mergersOps runs the mergers-* rounds (4 workers pushing 4096 items a
+// round, as pool-stream with 2): sc.Mergers merger goroutines,
+// started once (a round allocates nothing), each told per round how many
+// items its workers push, collect them into sinks of their own while the
+// workers run; then the round is joined and the sinks' figures added up.
+func mergersOps(p *spillring.WorkerPool[uint64, poolArgs], sc PoolScenario) (poolOps, error) {
+	ms, err := p.Mergers(sc.Mergers)
+	if err != nil {
+		_ = p.Close()
+		return poolOps{}, err
+	}
+	start := make([]chan int, len(ms))
+	done := make(chan error, len(ms))
+	sinks := make([]countSink, len(ms))
+	wants := make([]int, len(ms)) // a merger's items per round
+	for j, m := range ms {
+		wants[j] = len(m.Workers()) * sc.Items
+		start[j] = make(chan int)
+		go func() {
+			for want := range start[j] {
+				var err error
+				for got, empty := 0, 0; got < want && empty < maxEmptyPolls && err == nil; {
+					var n int
+					n, err = m.Collect(&sinks[j])
+					if got += n; n == 0 {
+						empty++
+						runtime.Gosched()
+					}
+				}
+				done <- err
+			}
+		}()
+	}
+	return poolOps{
+		round: func(seq uint64, sink *countSink) error {
+			if err := p.Dispatch(poolArgs{Seq: seq, Count: uint64(sc.Items)}); err != nil {
+				return err
+			}
+			for j, want := range wants {
+				start[j] <- want
+			}
+			var first error
+			for range ms {
+				if err := <-done; err != nil && first == nil {
+					first = err
+				}
+			}
+			if err := p.Join(); err != nil && first == nil {
+				first = err
+			}
+			_, err := p.Collect(sink) // what came after a bound, if one was hit
+			for j := range sinks {
+				sink.n += sinks[j].n
+				sink.sum += sinks[j].sum
+				sinks[j] = countSink{}
+			}
+			if first != nil {
+				return first
+			}
+			return err
+		},
+		close: func() {
+			for _, ch := range start {
+				close(ch)
+			}
+			_ = p.Close()
+		},
+	}, nil
 }
 
 // maxEmptyPolls bounds pool-stream's polling of a round (each empty poll

@@ -213,7 +213,8 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 	}
 
 	fmt.Printf("\nWorkerPool: ns/round (pool-round-N: Dispatch + Join of N workers pushing one item each, then Collect) and\n"+
-		"ns/item (pool-stream: 2 workers push %d items each per round, collected while they run), median of %d interleaved runs of %s each;\n"+
+		"ns/item (pool-stream: 2 workers push %d items each per round, collected while they run; mergers-M: 4 workers, collected by M Mergers\n"+
+		"on goroutines of their own), median of %d interleaved runs of %s each;\n"+
 		"%s\n", bench.StreamItems, runs, benchtime, bench.PoolPinNote())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\timpl\tunit\tmedian\tmin\tmax\tbase/impl\t")
