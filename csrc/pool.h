@@ -52,15 +52,16 @@
  *     fit spills into the batch's spill area, and what the area cannot
  *     take stays in the active ring for the next publish (the work
  *     function's own pushes then fail with -ENOBUFS too: the spill area is
- *     too small for the collector's pace). The
- *     batch goes back into the slot with the new sequence. This is the
- *     backpressure chain's middle link: a slow collector makes workers
- *     merge, rings fill, and the overflow spills.
+ *     too small for the collector's pace). The batch goes back into the
+ *     slot with the new sequence. This is the backpressure chain's middle
+ *     link: a slow collector makes workers merge, rings fill, and the
+ *     overflow spills.
  *   - otherwise the active ring is published and the spare (or the ring
  *     found in `recycle`) becomes active. With three rings there always is
  *     one: the collector holds at most one ring of a worker at a time.
- * So every round ends with everything the worker pushed so far either
- * published or spilled: nothing waits for a later round (H3 below).
+ * So every round ends with everything the worker pushed so far published
+ * or spilled (H3 below): nothing waits for a later round, unless a merge
+ * found the batch's spill area full (above).
  *
  * Sequences. A round's sequence number is the count of dispatches so far
  * (1 for the first). A batch carries the sequence of the round that
@@ -78,8 +79,9 @@
  *      `go` (seq_cst), and futex-waits while go is unchanged: store->load
  *      on both sides, no lost wake-up (W1's argument), and no syscall when
  *      nobody sleeps.
- *   H1 worker: writes its active ring, then a release store of `batch` =
- *      seq << 8 | ring + 1 (a seq_cst exchange in the merge case)
+ *   H1 worker: writes its active ring (in the merge case, the batch it
+ *      took back by H3), then a release store of `batch` =
+ *      seq << 8 | ring + 1
  *      -> collector: acquire exchange of `batch` with 0, then reads the
  *      ring. Sequence and ring are one word so a collector never pairs a
  *      ring with the sequence of a later publish.
