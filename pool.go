@@ -282,7 +282,7 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 		return nil, fmt.Errorf("%w: both Work and CWork set", ErrInvalidConfig)
 	case !cw && cfg.Work == nil:
 		return nil, fmt.Errorf("%w: nil work function (set Work or CWork)", ErrInvalidConfig)
-	case cw && cfg.CWork.Ctx != nil && cfg.CWork.Fn == nil:
+	case !cw && cfg.CWork.Ctx != nil:
 		return nil, fmt.Errorf("%w: CWork.Ctx without CWork.Fn", ErrInvalidConfig)
 	}
 	if cfg.RingCapacity == 0 {
@@ -291,7 +291,9 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 	if cfg.SpillBuffer < 0 || cfg.SpillBuffer > MaxCapacity {
 		return nil, fmt.Errorf("%w: spill buffer %d out of range [0, MaxCapacity]", ErrInvalidConfig, cfg.SpillBuffer)
 	}
-	c, err := Config{Capacity: cfg.RingCapacity, Backend: cfg.Backend}.validate(reflect.TypeFor[T]())
+	// The channel's checks cover capacity, element type, backend and the
+	// wait strategy's range.
+	c, err := Config{Capacity: cfg.RingCapacity, Backend: cfg.Backend, Wait: cfg.Wait}.validate(reflect.TypeFor[T]())
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +308,7 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 			return nil, fmt.Errorf("%w: CWork args type %v", ErrPointerType, reflect.TypeFor[A]())
 		}
 	}
-	spin, err := poolSpin(cfg.Wait)
+	spin, err := poolSpin(c.Wait)
 	if err != nil {
 		return nil, err
 	}
@@ -360,14 +362,11 @@ type poolStart struct {
 	cwork    CWork
 }
 
-// poolSpin turns a WaitStrategy into the pool's spin-then-sleep budget.
+// poolSpin turns a validated WaitStrategy into the pool's spin-then-sleep
+// budget.
 func poolSpin(w WaitStrategy) (time.Duration, error) {
-	w = w.normalized()
 	switch w.kind {
 	case waitAdaptive:
-		if w.spins < 0 || w.spins > int(MaxSpinTime) {
-			return 0, fmt.Errorf("%w: %v spin time out of range [0, %v]", ErrInvalidConfig, w, MaxSpinTime)
-		}
 		return time.Duration(w.spins), nil
 	case waitPark:
 		return 0, nil
@@ -762,7 +761,6 @@ func (p *WorkerPool[T, A]) round(i int, seq uint64) int32 {
 	w.spilled.Add(a.l.spilled - s0)
 	p.publish(i, w, seq)
 	p.shad[i].release() // D1, for the race detector: the work and the publish's spills
-	runtime.KeepAlive(a)
 	return code
 }
 

@@ -367,6 +367,8 @@ func TestPoolErrors(t *testing.T) {
 		{"spill buffer", PoolConfig[uint64, int]{Workers: 1, SpillBuffer: -1, Work: work}, ErrInvalidConfig},
 		{"C work on Go", PoolConfig[uint64, int]{Workers: 1, CWork: CWork{Fn: unsafeNonNil()}, Backend: BackendGo}, ErrInvalidConfig},
 		{"both works", PoolConfig[uint64, int]{Workers: 1, Work: work, CWork: CWork{Fn: unsafeNonNil()}}, ErrInvalidConfig},
+		{"C ctx without C work", PoolConfig[uint64, int]{Workers: 1, Work: work, CWork: CWork{Ctx: unsafeNonNil()}}, ErrInvalidConfig},
+		{"adaptive out of range", PoolConfig[uint64, int]{Workers: 1, Wait: Adaptive(2 * MaxSpinTime), Work: work}, ErrInvalidConfig},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {

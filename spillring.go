@@ -340,20 +340,27 @@ func (r *SpillRing[T]) copyIn(vs []T) {
 // SendBatch calls and removes the ones it took. It returns how many that
 // was and the spout's error.
 func (r *SpillRing[T]) spillOldest(n uint64) (uint64, error) {
+	k, err := r.sendOldest(n, r.sendBatch)
+	r.l.spilled += k
+	return k, err
+}
+
+// sendOldest hands the oldest n items to send, at most two calls (the ring
+// wraps), and removes the ones it took: the body of spillOldest and sendTo.
+func (r *SpillRing[T]) sendOldest(n uint64, send func([]T) (uint64, error)) (uint64, error) {
 	l := r.l
 	buf := r.buf()
 	h := l.head
 	i := h & r.mask
 	first := min(n, r.cap-i)
-	k, err := r.sendBatch(buf[i : i+first])
+	k, err := send(buf[i : i+first])
 	if k == first && n > first && err == nil {
 		var k2 uint64
-		k2, err = r.sendBatch(buf[:n-first])
+		k2, err = send(buf[:n-first])
 		k += k2
 	}
 	r.zero(h, k)
 	l.head = h + k
-	l.spilled += k
 	return k, err
 }
 
@@ -373,22 +380,7 @@ func (r *SpillRing[T]) sendBatch(vs []T) (uint64, error) {
 // was and sink's error.
 func (r *SpillRing[T]) sendTo(sink Spout[T]) (int, error) {
 	l := r.settle()
-	h := l.head
-	n := l.tail - h
-	if n == 0 {
-		return 0, nil
-	}
-	buf := r.buf()
-	i := h & r.mask
-	first := min(n, r.cap-i)
-	k, err := sendBatchTo(sink, buf[i:i+first])
-	if k == first && n > first && err == nil {
-		var k2 uint64
-		k2, err = sendBatchTo(sink, buf[:n-first])
-		k += k2
-	}
-	r.zero(h, k)
-	l.head = h + k
+	k, err := r.sendOldest(l.tail-l.head, func(vs []T) (uint64, error) { return sendBatchTo(sink, vs) })
 	runtime.KeepAlive(r)
 	return int(k), err
 }
