@@ -92,6 +92,28 @@
 // the collector and goes first next time. At every point
 // PoolStats.Pushed == Collected + Spilled + InRings.
 //
+// Ordered completion: a pool made with PoolConfig.OrderWindow hands its
+// items on in dispatch order, round by round (every worker's items of
+// round r, worker after worker, before any of round r+1), whatever order
+// the workers end their rounds in. Every worker of a round shares the
+// round's number, and each publish records how many items it added for its
+// round in a per-worker window of counts, so that a batch into which a
+// worker merged several rounds is split back into them; the items stay in
+// the rings meanwhile (no copy, no allocation per round). Dispatch refuses
+// with ErrOrderWindow a round that would be OrderWindow rounds ahead of
+// the oldest one not yet collected. Items that spill are out of the
+// ordered stream (they go to Overflow, oldest first); what is collected
+// stays in order.
+//
+// Composition, with no pipeline type: Mergers(m) partitions the workers
+// among m collectors that run at once, each into its own sink; on an
+// ordered pool, Merger.CollectSequenced submits each round to a
+// SequencedSpout shared by the mergers, the root of a merge tree in
+// dispatch order. A multi-stage pipeline is pools in a row: one pool's
+// ordered Collect fills the next one's round args, and the last one's
+// FanIn writes into a FramedSpout (Example_pipeline; examples/pipeline is
+// a program that runs the stages at once).
+//
 // # Backends
 //
 // The C backend keeps the ring, slots and control words alike, in C memory

@@ -20,6 +20,9 @@ const DefaultPoolRingCapacity = 1024
 // MaxPoolWorkers is the most workers a pool can have.
 const MaxPoolWorkers = 1024
 
+// MaxOrderWindow is the largest PoolConfig.OrderWindow, in rounds.
+const MaxOrderWindow = 1 << 20
+
 // poolRings is the number of rings each worker owns (SR_POOL_RINGS in
 // csrc/pool.h): active, published, and one in the collector's hands.
 const poolRings = 3
@@ -39,6 +42,11 @@ var (
 	// ErrPoolRing is returned by Close on a ring a WorkerPool gave its
 	// work function: the pool owns its rings and frees them itself.
 	ErrPoolRing = errors.New("spillring: ring belongs to a WorkerPool")
+
+	// ErrOrderWindow is returned by Dispatch and Run on an ordered pool
+	// when the round would be OrderWindow rounds ahead of the oldest
+	// round not yet collected: collect, then dispatch again.
+	ErrOrderWindow = errors.New("spillring: pool order window full (collect the oldest round first)")
 )
 
 // WorkFunc is a Go work function: it fills out, the worker's active ring,
@@ -100,6 +108,15 @@ type PoolConfig[T, A any] struct {
 	// Backend: Auto picks BackendC when it is in the build and T holds no
 	// pointers, BackendGo otherwise. CWork needs BackendC.
 	Backend Backend
+	// OrderWindow, when not 0, makes the pool ordered: Collect, FanIn and
+	// Mergers hand the items on round by round in dispatch order (see
+	// WorkerPool, Ordered completion), and Dispatch refuses with
+	// ErrOrderWindow a round OrderWindow rounds ahead of the oldest round
+	// some worker's collector has not handed on yet. It bounds what the
+	// pool keeps per worker to know where each round's items are
+	// (OrderWindow counts, allocated once). 0 means unordered; at most
+	// MaxOrderWindow.
+	OrderWindow int
 }
 
 // WorkerPanic is the error Join reports for a Go work function that
@@ -161,10 +178,19 @@ type PoolStats struct {
 // Go memory; Collect and Stats read it the same way.
 type poolWorkerLayout struct {
 	// Line 0: the handoff slot. batch is 0 or seq<<8 | ring+1 (H1, H3);
-	// recycle has bit k set for each ring k recycled (H2).
+	// recycle has bit k set for each ring k recycled (H2). Then an
+	// ordered pool's collector words (O1-O3): emit, the worker's next
+	// round to hand on; held, the batch word of the ring the collector
+	// holds; drop, items gone from its front; part, items of round emit
+	// handed on or dropped.
 	batch   atomic.Uint64
 	recycle atomic.Uint32
-	_       [lineSize - 12]byte
+	_       uint32
+	emit    atomic.Uint64
+	held    uint64
+	drop    uint64
+	part    uint64
+	_       [lineSize - 48]byte
 
 	// Line 1: the signal (G1, D1, S1).
 	goWord atomic.Uint32
@@ -185,7 +211,8 @@ type poolWorkerLayout struct {
 	published atomic.Uint64
 	spinNs    atomic.Uint64
 	parkNs    atomic.Uint64
-	_         [lineSize - 80 - 8]byte
+	counts    unsafe.Pointer // C backend, ordered: the worker's counts (O1)
+	_         [lineSize - 96]byte
 }
 
 func batchWord(seq uint64, ring int) uint64 { return seq<<8 | uint64(ring+1) }
@@ -222,6 +249,16 @@ type poolBackend interface {
 // before the work functions of that round run; everything a work function
 // wrote before it returned happens before the Join that waits for it, and
 // before the Collect that takes the batch it published.
+//
+// Ordered completion: with PoolConfig.OrderWindow, Collect (and a FanIn's
+// Flush, a Merger's Collect) hands the items on round by round in dispatch
+// order: every worker's items of round r, worker 0 first, before any of
+// round r+1. It stops at the first worker that has not ended the round at
+// hand, and the next call goes on from there; it never waits. A worker
+// that merged several rounds into one batch is split back into them by
+// the counts its publishes recorded; items that spilled are not in the
+// stream (Overflow has them). Rounds are numbered from 1 (Stats.Rounds is
+// the last one dispatched).
 //
 // Methods: Dispatch, Join and Run are the dispatcher's, and serialize;
 // Collect is the collector's, and collects each worker under a lock of
@@ -263,6 +300,15 @@ type WorkerPool[T, A any] struct {
 	// once final is set and no reader is left (seq_cst both ways).
 	final   atomic.Pointer[PoolStats]
 	readers atomic.Int32
+
+	// Ordered pools (pool_ordered.go): per worker, counts[i][seq&mask]
+	// is what round seq's publish put into the handoff slot (O1).
+	counts [][]atomic.Uint64
+	mask   uint64
+	window uint64
+	floor  uint64      // the dispatcher's: a past minimum of the workers' emit (O3)
+	all    []int       // 0 .. workers-1: the workers Collect goes through
+	cursor orderCursor // Collect's and FanIn's place in the rounds
 }
 
 // NewPool starts a pool: its threads run, idle, until Close, which every
@@ -287,6 +333,9 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 	}
 	if cfg.RingCapacity == 0 {
 		cfg.RingCapacity = DefaultPoolRingCapacity
+	}
+	if cfg.OrderWindow < 0 || cfg.OrderWindow > MaxOrderWindow {
+		return nil, fmt.Errorf("%w: order window %d out of range [0, MaxOrderWindow]", ErrInvalidConfig, cfg.OrderWindow)
 	}
 	if cfg.SpillBuffer < 0 || cfg.SpillBuffer > MaxCapacity {
 		return nil, fmt.Errorf("%w: spill buffer %d out of range [0, MaxCapacity]", ErrInvalidConfig, cfg.SpillBuffer)
@@ -328,6 +377,16 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 		rings:    make([][poolRings]*SpillRing[T], cfg.Workers),
 		w:        make([]*poolWorkerLayout, cfg.Workers),
 		table:    -1,
+		window:   uint64(cfg.OrderWindow),
+		all:      make([]int, cfg.Workers),
+		cursor:   orderCursor{round: 1},
+	}
+	for i := range p.all {
+		p.all[i] = i
+	}
+	if p.window != 0 {
+		p.mask = 1<<bits.Len64(p.window-1) - 1 // a power of two >= window, as pool.c's
+		p.floor = 1
 	}
 	for i := range p.held {
 		p.held[i] = -1
@@ -387,7 +446,8 @@ func (p *WorkerPool[T, A]) overflow() Spout[T] {
 // args. It returns at once; Join waits for the round. args stays with the
 // pool until the next Dispatch (Go work reads it in place; for C work it is
 // copied into C memory now). A second Dispatch before Join returns
-// ErrRoundRunning and changes nothing; after Close, ErrClosed.
+// ErrRoundRunning and changes nothing, as does a round beyond an ordered
+// pool's window (ErrOrderWindow); after Close, ErrClosed.
 func (p *WorkerPool[T, A]) Dispatch(args A) error {
 	return p.asDispatcher(func() error { return p.dispatch(args) })
 }
@@ -408,6 +468,9 @@ func (p *WorkerPool[T, A]) asDispatcher(f func() error) error {
 func (p *WorkerPool[T, A]) dispatch(args A) error {
 	if p.running {
 		return ErrRoundRunning
+	}
+	if err := p.checkWindow(); err != nil {
+		return err
 	}
 	if p.cwork {
 		// In bounds: cargs is struct sr_pool's args, unsafe.Sizeof(args)
@@ -488,7 +551,10 @@ func (p *WorkerPool[T, A]) Run(args A) error {
 // the ring to its worker (H2); it returns how many items sink took. It
 // never waits for a worker and may run while a round runs: a worker that
 // has not published yet is skipped. Batches go worker by worker, and a
-// worker's items arrive in the order it pushed them.
+// worker's items arrive in the order it pushed them. On an ordered pool
+// (PoolConfig.OrderWindow) it goes round by round instead, as WorkerPool's
+// Ordered completion says, one SendBatch (two where a ring wraps) per
+// worker and round.
 //
 // Before a batch's items, what its ring spilled into its C spill area goes
 // to the pool's Overflow (C backend).
@@ -506,6 +572,9 @@ func (p *WorkerPool[T, A]) Collect(sink Spout[T]) (int, error) {
 	defer p.life.RUnlock()
 	if p.closed.Load() {
 		return 0, ErrClosed
+	}
+	if p.window != 0 {
+		return p.collectOrdered(&p.cursor, p.all, sink)
 	}
 	total := 0
 	for i := range p.workers {
@@ -770,6 +839,7 @@ func (p *WorkerPool[T, A]) round(i int, seq uint64) int32 {
 func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
 	rings := &p.rings[i]
 	a := rings[w.active]
+	p.countRound(i, seq, 0) // unless the publish below moves items
 	if b := w.batch.Swap(0); b != 0 {
 		// Not collected: merge the active ring into it and put it back.
 		k := int(b&0xff) - 1
@@ -779,7 +849,9 @@ func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
 		}
 		old := rings[k]
 		sp := old.Spilled()
-		w.merged.Add(mergeSpill(old, a))
+		moved := mergeSpill(old, a)
+		p.countRound(i, seq, moved) // O1
+		w.merged.Add(moved)
 		w.spilled.Add(old.Spilled() - sp)
 		p.shad[i].release()              // H1, for the race detector
 		w.batch.Store(batchWord(seq, k)) // H1
@@ -793,6 +865,7 @@ func (p *WorkerPool[T, A]) publish(i int, w *poolWorkerLayout, seq uint64) {
 	if w.spare == 0 {
 		return // cannot happen (H3); the items would go out with the next publish
 	}
+	p.countRound(i, seq, uint64(a.Len()))        // O1
 	p.shad[i].release()                          // H1, for the race detector
 	w.batch.Store(batchWord(seq, int(w.active))) // H1
 	w.published.Add(1)

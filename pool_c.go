@@ -39,6 +39,10 @@ const (
 var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.batch)-unsafe.Offsetof(poolWorkerLayout{}.batch)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.recycle)-unsafe.Offsetof(poolWorkerLayout{}.recycle)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.emit)-unsafe.Offsetof(poolWorkerLayout{}.emit)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.held)-unsafe.Offsetof(poolWorkerLayout{}.held)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.drop)-unsafe.Offsetof(poolWorkerLayout{}.drop)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.part)-unsafe.Offsetof(poolWorkerLayout{}.part)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}._go)-unsafe.Offsetof(poolWorkerLayout{}.goWord)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.parked)-unsafe.Offsetof(poolWorkerLayout{}.parked)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.done)-unsafe.Offsetof(poolWorkerLayout{}.done)]
@@ -53,7 +57,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.published)-unsafe.Offsetof(poolWorkerLayout{}.published)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.spin_ns)-unsafe.Offsetof(poolWorkerLayout{}.spinNs)]
 	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.park_ns)-unsafe.Offsetof(poolWorkerLayout{}.parkNs)]
-	_ = [1]struct{}{}[unsafe.Offsetof(poolWorkerLayout{}.parkNs)-unsafe.Offsetof(C.struct_sr_pool_worker{}.park_ns)]
+	_ = [1]struct{}{}[unsafe.Offsetof(C.struct_sr_pool_worker{}.counts)-unsafe.Offsetof(poolWorkerLayout{}.counts)]
+	_ = [1]struct{}{}[unsafe.Offsetof(poolWorkerLayout{}.counts)-unsafe.Offsetof(C.struct_sr_pool_worker{}.counts)]
 )
 
 // poolC is the C backend of a WorkerPool: struct sr_pool (csrc/pool.h).
@@ -73,6 +78,7 @@ func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		elem_size:      C.uint64_t(unsafe.Sizeof(*new(T))),
 		spill_capacity: C.uint64_t(s.spill),
 		spin_ns:        C.uint32_t(s.spin),
+		order_window:   C.uint32_t(p.window),
 	}
 	if p.spout == nil {
 		cfg.flags |= C.SR_POOL_DISCARD
@@ -121,6 +127,12 @@ func newPoolC[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		p.w[i] = w
 		for k := range poolRings {
 			p.rings[i][k] = viewSpill[T](w.rings[k], spout)
+		}
+		if p.window != 0 {
+			// In bounds: sr_pool_new allocated order_mask + 1 counts
+			// for each worker of an ordered pool, freed by
+			// sr_pool_free (stop), after which nothing reads them.
+			p.counts = append(p.counts, unsafe.Slice((*atomic.Uint64)(w.counts), p.mask+1))
 		}
 	}
 	p.cargs = cp.args

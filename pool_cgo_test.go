@@ -3,6 +3,7 @@
 package spillring
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/spillring/spillring/internal/cwork"
@@ -50,4 +51,45 @@ func TestPoolCWorkFailure(t *testing.T) {
 	sink := newRecSpout(0)
 	drainPool(t, p, sink)
 	checkPoolItems(t, 2, cw.Next, sink, nil, p.Stats())
+}
+
+// newCOrdered is an ordered pool of C work (internal/cwork's cw_seq, which
+// pushes worker<<40 | n, n counting up): round r pushes cOrdCount(r) items
+// per worker, and key maps an item back to its ordKey.
+func newCOrdered(t *testing.T, workers, capacity, window int, overflow Spout[uint64]) ordHarness {
+	cw := cwork.NewSeq(workers)
+	fn, ctx := cw.Work()
+	p, err := NewPool(PoolConfig[uint64, cwork.Args]{
+		Workers: workers, RingCapacity: capacity, SpillBuffer: 1 << 16, OrderWindow: window,
+		Overflow: overflow, CWork: CWork{Fn: fn, Ctx: ctx},
+	})
+	require.NoError(t, err)
+	count := func(r uint64) uint64 { return (r * 7) % 13 }
+	cum := []uint64{0} // cum[r]: each worker's items in rounds 1..r
+	for r := uint64(1); r <= 10000; r++ {
+		cum = append(cum, cum[r-1]+count(r))
+	}
+	return ordHarness{
+		dispatch: func(r uint64) error { return p.Dispatch(cwork.Args{Count: count(r)}) },
+		join:     p.Join,
+		collect:  p.Collect,
+		key: func(v uint64) uint64 {
+			w, n := int(v>>40), v&(1<<40-1)
+			r, _ := slices.BinarySearch(cum, n+1) // the first round whose items reach past n
+			return ordKey(uint64(r), w, n-cum[r-1])
+		},
+		keys: func(rounds uint64) []uint64 {
+			var ks []uint64
+			for r := uint64(1); r <= rounds; r++ {
+				for w := range workers {
+					for i := range count(r) {
+						ks = append(ks, ordKey(r, w, i))
+					}
+				}
+			}
+			return ks
+		},
+		stats: p.Stats,
+		close: func() error { err := p.Close(); cw.Free(); return err },
+	}
 }

@@ -50,6 +50,10 @@ func newPoolGo[T, A any](p *WorkerPool[T, A], s poolStart) error {
 		w := &g.layout[i]
 		w.active = 0
 		w.spare = 6 // rings 1 and 2
+		w.emit.Store(1)
+		if p.window != 0 {
+			p.counts = append(p.counts, make([]atomic.Uint64, p.mask+1))
+		}
 		p.w[i] = w
 		g.wake[i] = make(chan struct{}, 1)
 	}

@@ -9,3 +9,9 @@ func newCSeqHarness(t *testing.T, _, _, _ int, _, _ Spout[uint64]) poolHarness {
 	t.Fatal("no C backend in this build")
 	return poolHarness{}
 }
+
+// newCOrdered: no C work functions in this build (ordCases has none).
+func newCOrdered(t *testing.T, _, _, _ int, _ Spout[uint64]) ordHarness {
+	t.Fatal("no C backend in this build")
+	return ordHarness{}
+}

@@ -364,6 +364,21 @@ func (r *SpillRing[T]) sendOldest(n uint64, send func([]T) (uint64, error)) (uin
 	return k, err
 }
 
+// peekOldest shows the oldest n items (n <= Len, the ring settled) to f,
+// in place, as at most two slices, and leaves them in the ring.
+func (r *SpillRing[T]) peekOldest(n uint64, f func([]T)) {
+	if n == 0 {
+		return
+	}
+	buf := r.buf()
+	i := r.l.head & r.mask
+	first := min(n, r.cap-i)
+	f(buf[i : i+first])
+	if n > first {
+		f(buf[:n-first])
+	}
+}
+
 // sendBatch hands vs to the spout and returns how many items it took. A
 // spout that takes fewer without saying why gets an error here, so a short
 // batch always reports one.

@@ -13,6 +13,8 @@
  *	sr_pool_join      poolJoinWait
  *	sr_pool_take,     WorkerPool.collect
  *	sr_pool_recycle
+ *	sr_pool_round,    WorkerPool.orderedRound, orderedRelease
+ *	sr_pool_round_release
  *
  * A translation unit may take a private copy as with ring.c (SR_API static).
  */
@@ -156,13 +158,23 @@ static inline void sr_pool_settle(struct sr_spill *s)
 	sr_spill_pop_burst(s, NULL, 0);
 }
 
+/* O1: an ordered pool's count of what round seq's publish put into the
+ * slot, before the H1 store (or D1's, when there is none). */
+static inline void sr_pool_count_round(const struct sr_pool *p, struct sr_pool_worker *w, uint64_t seq, uint64_t n)
+{
+	if (w->counts)
+		atomic_store_explicit(&w->counts[seq & p->order_mask], n, memory_order_relaxed);
+}
+
 /* H3: the round's end on worker w: everything the active ring holds is
  * published, or merged into the uncollected batch, or (that batch's spill
  * area full) left in the active ring for the next publish. */
-static void sr_pool_publish(struct sr_pool_worker *w, uint64_t seq)
+static void sr_pool_publish(const struct sr_pool *p, struct sr_pool_worker *w, uint64_t seq)
 {
 	struct sr_spill *a = w->rings[w->active];
 	uint64_t b = atomic_exchange(&w->batch, 0); /* H3 (acq_rel) */
+
+	sr_pool_count_round(p, w, seq, 0); /* unless the publish below moves items */
 
 	if (b) {
 		/* Not collected: merge the active ring into it and put it back
@@ -182,6 +194,7 @@ static void sr_pool_publish(struct sr_pool_worker *w, uint64_t seq)
 		sp = old->spilled;
 		moved = sr_pool_merge(old, a);
 		sr_spill_move_spilled(old, a);
+		sr_pool_count_round(p, w, seq, moved); /* O1 */
 		sr_pool_count(&w->merged, moved);
 		sr_pool_count(&w->spilled, old->spilled - sp);
 		atomic_store_explicit(&w->batch, SR_POOL_BATCH(seq, k), memory_order_release); /* H1 */
@@ -193,6 +206,7 @@ static void sr_pool_publish(struct sr_pool_worker *w, uint64_t seq)
 	w->spare |= atomic_exchange_explicit(&w->recycle, 0, memory_order_acquire); /* H2 */
 	if (!w->spare)
 		return; /* cannot happen (H3); if it did, the items would go out with the next publish */
+	sr_pool_count_round(p, w, seq, a->tail - a->head); /* O1 */
 	atomic_store_explicit(&w->batch, SR_POOL_BATCH(seq, w->active), memory_order_release); /* H1 */
 	sr_pool_count(&w->published, 1);
 	w->active = (uint32_t)__builtin_ctz(w->spare);
@@ -236,7 +250,7 @@ static void *sr_pool_thread(void *arg)
 				sr_pool_settle(a);
 				sr_pool_count(&w->pushed, a->tail - t0);
 				sr_pool_count(&w->spilled, a->spilled - s0);
-				sr_pool_publish(w, p->round); /* round: written before G1 */
+				sr_pool_publish(p, w, p->round); /* round: written before G1 */
 			}
 			sr_pool_count(&w->rounds, 1);
 			atomic_store_explicit(&w->status, rc, memory_order_relaxed);
@@ -270,6 +284,7 @@ static int sr_pool_check(const struct sr_pool_config *cfg)
 {
 	if (!cfg || cfg->workers == 0 || cfg->workers > SR_POOL_MAX_WORKERS || !cfg->work ||
 	    cfg->args_size > SR_POOL_MAX_ARGS || cfg->spin_ns > SR_POOL_MAX_SPIN_NS ||
+	    cfg->order_window > SR_POOL_MAX_WINDOW ||
 	    (cfg->flags & ~(SR_POOL_DISCARD | SR_POOL_SPIN_OVERSUBSCRIBED | SR_POOL_SELF_PUBLISH)))
 		return -EINVAL;
 	if (cfg->cpus) {
@@ -300,9 +315,11 @@ static void sr_pool_stop(struct sr_pool *p)
 static void sr_pool_release(struct sr_pool *p)
 {
 	if (p->w) {
-		for (uint32_t i = 0; i < p->workers; i++)
+		for (uint32_t i = 0; i < p->workers; i++) {
 			for (int k = 0; k < SR_POOL_RINGS; k++)
 				sr_spill_release(p->w[i].rings[k]);
+			free((void *)p->w[i].counts);
+		}
 	}
 	free(p->w);
 	free(p->args);
@@ -346,6 +363,15 @@ SR_API struct sr_pool *sr_pool_new(const struct sr_pool_config *cfg, int *err)
 	p->work = cfg->work;
 	p->ctx = cfg->ctx;
 	p->joined = 1; /* round 0 needs no join */
+	p->order_window = cfg->order_window;
+	if (cfg->order_window) {
+		uint32_t n = 1;
+
+		while (n < cfg->order_window)
+			n <<= 1;
+		p->order_mask = n - 1;
+		p->order_floor = 1;
+	}
 	p->w = aligned_alloc(SR_LINE, sizeof(struct sr_pool_worker) * cfg->workers);
 	p->args = cfg->args_size ? calloc(1, cfg->args_size) : NULL;
 	th = malloc(sizeof(*th) + sizeof(pthread_t) * cfg->workers);
@@ -370,6 +396,15 @@ SR_API struct sr_pool *sr_pool_new(const struct sr_pool_config *cfg, int *err)
 		}
 		w->active = 0;
 		w->spare = 6; /* rings 1 and 2 */
+		atomic_init(&w->emit, 1);
+		if (p->order_window) {
+			w->counts = calloc((size_t)p->order_mask + 1, sizeof(*w->counts));
+			if (!w->counts) {
+				rc = -ENOMEM;
+				sr_pool_release(p);
+				goto fail;
+			}
+		}
 	}
 	for (uint32_t i = 0; i < cfg->workers; i++) {
 		struct sr_pool_thread_arg *ta = malloc(sizeof(*ta));
@@ -429,6 +464,21 @@ SR_API int sr_pool_dispatch(struct sr_pool *p, const void *args)
 
 	if (!p->joined)
 		return -EBUSY;
+	if (p->order_window && p->round + 1 - p->order_floor >= p->order_window) {
+		/* O3: re-read the workers' emit; the round may start only once
+		 * every worker's round round + 1 - order_window was emitted. */
+		uint64_t floor = atomic_load_explicit(&p->w[0].emit, memory_order_acquire);
+
+		for (uint32_t i = 1; i < p->workers; i++) {
+			uint64_t e = atomic_load_explicit(&p->w[i].emit, memory_order_acquire);
+
+			if ((int64_t)(e - floor) < 0)
+				floor = e;
+		}
+		p->order_floor = floor;
+		if (p->round + 1 - floor >= p->order_window)
+			return -ENOSPC;
+	}
 	if (p->args_size && args)
 		memcpy(p->args, args, p->args_size);
 	p->joined = 0;
@@ -517,4 +567,136 @@ SR_API int sr_pool_recycle(struct sr_pool *p, unsigned worker, struct sr_spill *
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* Seq a is before seq b (wrapping at 2^64). */
+static inline bool sr_pool_before(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) < 0;
+}
+
+/* Hands worker w's held ring back (H2) once its rounds are all emitted and
+ * it is empty; returns -EAGAIN while its spill area holds items. */
+static int sr_pool_unhold(struct sr_pool_worker *w)
+{
+	unsigned k = SR_POOL_BATCH_RING(w->held);
+	struct sr_spill *ring = w->rings[k];
+
+	if (sr_spill_pending(ring))
+		return -EAGAIN;
+	/* The counts said the ring held no more than its rounds: any item
+	 * left is a bug, and dropping it beats handing a round's items on
+	 * as another's. */
+	sr_pool_settle(ring);
+	ring->head = ring->tail;
+	w->held = 0;
+	w->drop = 0;
+	atomic_fetch_or_explicit(&w->recycle, 1u << k, memory_order_release); /* H2 */
+	return 0;
+}
+
+SR_API int sr_pool_round(struct sr_pool *p, unsigned worker, struct sr_pool_round *r)
+{
+	struct sr_pool_worker *w;
+	uint64_t e;
+
+	if (worker >= p->workers || !p->order_window || !r)
+		return -EINVAL;
+	w = &p->w[worker];
+	e = atomic_load_explicit(&w->emit, memory_order_relaxed); /* the collector's own */
+	memset(r, 0, sizeof(*r));
+	r->seq = e;
+	for (;;) {
+		if (w->held) {
+			struct sr_spill *ring = w->rings[SR_POOL_BATCH_RING(w->held)];
+			uint64_t want, d, h, first;
+			int rc;
+
+			if (sr_pool_before(SR_POOL_BATCH_SEQ(w->held), e)) {
+				/* Its rounds are all emitted. */
+				if ((rc = sr_pool_unhold(w)) < 0) {
+					r->ring = ring;
+					return rc;
+				}
+				continue;
+			}
+			/* Round e is in the held ring: what of its count is
+			 * left, less what spilled from the ring's front. */
+			want = atomic_load_explicit(&w->counts[e & p->order_mask], memory_order_relaxed) - w->part;
+			d = w->drop < want ? w->drop : want;
+			w->drop -= d;
+			w->part += d;
+			want -= d;
+			sr_pool_settle(ring);
+			if (want > ring->tail - ring->head)
+				want = ring->tail - ring->head; /* cannot happen: the counts say otherwise */
+			r->ring = ring;
+			h = ring->head;
+			first = ring->capacity - (h & ring->mask);
+			if (first > want)
+				first = want;
+			/* pool.h promises NULL for a round with none left; a
+			 * caller may test the pointer rather than the length. */
+			r->items[0] = want ? sr_spill_slot(ring, h) : NULL;
+			r->len[0] = first;
+			if (want > first) {
+				r->items[1] = sr_spill_slot(ring, h + first);
+				r->len[1] = want - first;
+			}
+			return 1;
+		}
+		{
+			/* O1: done before the exchange. */
+			uint32_t done = atomic_load_explicit(&w->done, memory_order_acquire);
+			uint64_t b = atomic_exchange(&w->batch, 0); /* H1 (acq_rel) */
+
+			if (b) {
+				struct sr_spill *ring = w->rings[SR_POOL_BATCH_RING(b)];
+				uint64_t c = 0, len;
+
+				for (uint64_t s = e; !sr_pool_before(SR_POOL_BATCH_SEQ(b), s); s++)
+					c += atomic_load_explicit(&w->counts[s & p->order_mask], memory_order_relaxed);
+				sr_pool_settle(ring);
+				len = ring->tail - ring->head;
+				w->held = b;
+				w->drop = c > len ? c - len : 0;
+				continue;
+			}
+			/* Ended, and published nothing (O1). Ended with a count
+			 * means a later round's merge has the batch in hand:
+			 * it puts it back soon. */
+			if ((int32_t)(done - (uint32_t)e) >= 0 &&
+			    atomic_load_explicit(&w->counts[e & p->order_mask], memory_order_relaxed) == 0)
+				return 1;
+			return 0;
+		}
+	}
+}
+
+SR_API int sr_pool_round_release(struct sr_pool *p, unsigned worker, uint64_t n)
+{
+	struct sr_pool_worker *w;
+	struct sr_pool_round r;
+	uint64_t left;
+	int rc = sr_pool_round(p, worker, &r); /* so a release always matches a round that ended */
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return -EINVAL;
+	w = &p->w[worker];
+	left = r.len[0] + r.len[1];
+	if (n > left)
+		return -EINVAL;
+	if (n) {
+		r.ring->head += n;
+		w->part += n;
+	}
+	if (n < left)
+		return 0;
+	w->part = 0;
+	atomic_store_explicit(&w->emit, r.seq + 1, memory_order_release); /* O2 */
+	if (w->held && !sr_pool_before(r.seq, SR_POOL_BATCH_SEQ(w->held)))
+		sr_pool_unhold(w); /* or, its spill area not empty, at the next sr_pool_round */
+	return 0;
 }

@@ -69,6 +69,24 @@
  * batch, or of a round before, are older than its sequence says, never
  * newer. Every worker of a round stamps the same number.
  *
+ * Ordering. A pool made with order_window > 0 is ordered: its collector
+ * hands on each worker's items round by round (sr_pool_round), so that it
+ * can emit every round's items, of all workers, before the next round's,
+ * whatever order the workers finish in. A merged batch holds several
+ * rounds; what tells them apart is a per-worker window of counts: the
+ * publish of round s writes counts[s & order_mask], the items it put into
+ * the handoff slot (0 for a round that published nothing), before its H1
+ * store. A batch's items are the last ones of its rounds' counts: spills
+ * only ever take a ring's oldest items, so the collector that takes a
+ * batch of rounds e .. s (e its next round to emit) knows that the first
+ * (sum of their counts - the batch's length) of them are gone. An item a
+ * publish could not move (the batch's spill area full: above) counts with
+ * the publish that moves it. The window bounds the rounds in flight: a
+ * dispatch that would start round emit + order_window of some worker
+ * fails with -ENOSPC (O3), so counts are never overwritten before the
+ * collector has read them. An ordered pool is collected with sr_pool_round
+ * and sr_pool_round_release only, never sr_pool_take.
+ *
  * Ordering labels (pairs), in the style of spillring.h:
  *   G1 dispatcher: writes the round's args, then a seq_cst store of each
  *      worker's `go` = the round's number (low 32 bits)
@@ -112,6 +130,23 @@
  *      its decrement of an earlier round can never clear the flag of a
  *      later round's joiner: a separate flag word that workers cleared
  *      lost wake-ups that way.
+ *   O1 worker: writes counts[s & order_mask], then H1 (or, for a round
+ *      with nothing to publish, only D1's release store of `done`)
+ *      -> collector: acquire load of `done`, then the H1 exchange: a batch
+ *      stamped s' >= s, or done >= s, shows round s ended, and its count
+ *      (and those before it) is visible. A round found ended (done read
+ *      before the exchange) with no batch in the slot had nothing to
+ *      publish if its count is 0; if not, a later round's publish has
+ *      taken the batch back to merge into it (H3) and will put it back:
+ *      the collector tries again later.
+ *   O2 collector: hands on a round's items, then a release store of its
+ *      worker's `emit` = the round + 1 -> dispatcher (O3).
+ *   O3 dispatcher: before round R it checks R < emit + order_window for
+ *      every worker: from order_floor, a minimum it read before, and only
+ *      when that fails, by re-reading every emit (acquire). The collector
+ *      read round R - order_window's count before it stored emit past it
+ *      (O2), and the worker writes round R's count after G1: the slot is
+ *      free.
  *   S1 sr_pool_free: stores `shutdown` = 1, then bumps every worker's `go`
  *      as a dispatch does (G1); a worker that sees go change checks
  *      shutdown (relaxed: G1's acquire orders it) before it runs a round.
@@ -134,7 +169,9 @@
  *
  * Return codes are 0, a count, or a negative errno: -EINVAL (bad argument),
  * -EBUSY (a dispatch while a round runs), -ENOMEM, -EAGAIN (from
- * pthread_create), -EPERM (sr_pool_join with no round dispatched).
+ * pthread_create, or sr_pool_round on a ring whose spill area waits to be
+ * drained), -EPERM (sr_pool_join with no round dispatched), -ENOSPC (a
+ * dispatch beyond the order window).
  *
  * The functions are extern by default; SR_API as in spillring.h.
  */
@@ -158,6 +195,8 @@ extern "C" {
 #define SR_POOL_MAX_WORKERS 1024
 /* Bytes of args a round carries, at most (sr_pool_dispatch copies them). */
 #define SR_POOL_MAX_ARGS (UINT64_C(1) << 20)
+/* The largest order window, in rounds. */
+#define SR_POOL_MAX_WINDOW (UINT32_C(1) << 20)
 /* The longest wait spin, in nanoseconds. */
 #define SR_POOL_MAX_SPIN_NS UINT32_C(1000000000)
 
@@ -195,7 +234,8 @@ struct sr_pool_config {
 				  * may use, workers sleep at once and the joiner
 				  * yields the CPU at each poll (SR_POOL_YIELDS),
 				  * unless SR_POOL_SPIN_OVERSUBSCRIBED */
-	uint32_t _pad;
+	uint32_t order_window;   /* rounds: 0 unordered; 1 .. SR_POOL_MAX_WINDOW
+				  * makes the pool ordered (Ordering, below) */
 	const int32_t *cpus;     /* cpus[i]: the CPU worker i is pinned to; NULL: unpinned */
 	sr_work_fn work;         /* required */
 	void *ctx;               /* passed to work */
@@ -209,6 +249,17 @@ struct sr_pool_worker {
 	 * recycled and not yet picked up by the worker (H2). */
 	SR_ATOMIC(uint64_t) batch;
 	SR_ATOMIC(uint32_t) recycle;
+	uint32_t _pad;
+	/* Ordered pools (O1-O3), the collector's: emit is the worker's next
+	 * round to emit (the dispatcher reads it: O3); held is the batch word
+	 * of the ring the collector holds (0: none); drop counts items at
+	 * the front of held that its rounds' counts include but that are
+	 * gone (spilled); part counts items of round emit already handed
+	 * on or dropped. */
+	SR_ATOMIC(uint64_t) emit;
+	uint64_t held;
+	uint64_t drop;
+	uint64_t part;
 
 	/* Line 1: the signal (dispatcher <-> worker). go is the number of the
 	 * last round dispatched, low 32 bits (G1, S1: a futex word); parked
@@ -235,14 +286,20 @@ struct sr_pool_worker {
 	SR_ATOMIC(uint64_t) published;
 	SR_ATOMIC(uint64_t) spin_ns;
 	SR_ATOMIC(uint64_t) park_ns;
+	/* Ordered pools: counts[seq & order_mask] is how many items the
+	 * publish of round seq put into the handoff slot (O1); NULL when
+	 * unordered. */
+	SR_ATOMIC(uint64_t) *counts;
 };
 
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, recycle) == 8, "slot line");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, part) == 40, "ordered words after the slot");
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, go) == 1 * SR_LINE, "signal line");
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, status) == 1 * SR_LINE + 12, "signal words are packed");
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, rings) == 2 * SR_LINE, "worker line");
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, active) == 2 * SR_LINE + 8 * SR_POOL_RINGS, "active after rings");
 SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, park_ns) == 2 * SR_LINE + 80, "counters after active and spare");
+SR_STATIC_ASSERT(offsetof(struct sr_pool_worker, counts) == 2 * SR_LINE + 88, "counts after the counters");
 SR_STATIC_ASSERT(sizeof(struct sr_pool_worker) == 3 * SR_LINE, "three lines a worker");
 
 struct sr_pool {
@@ -260,6 +317,8 @@ struct sr_pool {
 	sr_work_fn work;
 	void *ctx;
 	void *threads; /* private: the pthread handles */
+	uint32_t order_window; /* rounds, 0: unordered */
+	uint32_t order_mask;   /* counts' size - 1: a power of two >= order_window */
 
 	/* Line 1: the round (dispatcher <-> workers). round is the number of
 	 * the last round dispatched (the dispatcher's; workers read it after
@@ -269,12 +328,15 @@ struct sr_pool {
 	SR_ATOMIC(uint32_t) pending;
 	SR_ATOMIC(uint32_t) shutdown;
 	uint32_t joined; /* the dispatcher's: 1 once `round` was joined */
+	uint64_t order_floor; /* the dispatcher's: a past minimum of the workers' emit (O3) */
 };
 
 SR_STATIC_ASSERT(offsetof(struct sr_pool, w) == 48, "immutable words first");
-SR_STATIC_ASSERT(offsetof(struct sr_pool, threads) == 80, "threads last of line 0");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, threads) == 80, "threads after the callbacks");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, order_mask) == 92, "order words last of line 0");
 SR_STATIC_ASSERT(offsetof(struct sr_pool, round) == 1 * SR_LINE, "round line");
 SR_STATIC_ASSERT(offsetof(struct sr_pool, joined) == 1 * SR_LINE + 16, "round words are packed");
+SR_STATIC_ASSERT(offsetof(struct sr_pool, order_floor) == 1 * SR_LINE + 24, "the floor after joined");
 SR_STATIC_ASSERT(sizeof(struct sr_pool) == 2 * SR_LINE, "header is two lines");
 
 /* Lifecycle. sr_pool_new validates cfg, allocates every ring and the worker
@@ -289,7 +351,8 @@ SR_API void sr_pool_free(struct sr_pool *p);
  * (args NULL: it copies nothing, and the round sees what p->args holds: the
  * last round's args, or what the dispatcher wrote there since the last
  * join) and starts a round on every worker; it returns
- * at once: 0, or -EBUSY if the last round was not joined (nothing changes).
+ * at once: 0, -EBUSY if the last round was not joined, or -ENOSPC if an
+ * ordered pool's window is full (O3): nothing changes then.
  * sr_pool_join waits for the round (spin, then futex sleep) and returns 0,
  * or -EPERM if no round waits to be joined. sr_pool_status gives worker i's
  * result of the last joined round (its work's return value). */
@@ -306,6 +369,30 @@ SR_API int sr_pool_status(const struct sr_pool *p, unsigned worker);
  * (the worker merges meanwhile; it is never stranded). */
 SR_API struct sr_spill *sr_pool_take(struct sr_pool *p, unsigned worker, uint64_t *seq);
 SR_API int sr_pool_recycle(struct sr_pool *p, unsigned worker, struct sr_spill *ring);
+
+/* Ordered collector (order_window > 0; see Ordering). A worker's rounds
+ * come out one at a time, in order, from its `emit` (1 at first).
+ * sr_pool_round describes worker i's round `emit` in *r and returns 1 once
+ * the worker ended it: r->seq is the round, r->items[0..1] and r->len[0..1]
+ * the round's items not yet released, oldest first, in place in r->ring
+ * (NULL and 0 for a round with none). It returns 0 while the worker has
+ * not ended the round, -EAGAIN when the ring it holds must first have its
+ * spill area emptied (sr_spill_take_spilled on r->ring: those items
+ * spilled), -EINVAL for a bad worker or an unordered pool. It changes no
+ * item: call it again for the same round as often as needed.
+ * sr_pool_round_release gives up the first n items of what sr_pool_round
+ * described (n <= len[0] + len[1]); once none is left, the worker's
+ * next round is the one after (O2), and a drained ring goes back to the
+ * worker (H2). -EINVAL if n is more than the round has left. One thread
+ * at a time collects a worker. */
+struct sr_pool_round {
+	uint64_t seq;
+	struct sr_spill *ring;
+	const void *items[2];
+	uint64_t len[2];
+};
+SR_API int sr_pool_round(struct sr_pool *p, unsigned worker, struct sr_pool_round *r);
+SR_API int sr_pool_round_release(struct sr_pool *p, unsigned worker, uint64_t n);
 
 #ifdef __cplusplus
 }
