@@ -20,8 +20,9 @@ const DefaultPoolRingCapacity = 1024
 // MaxPoolWorkers is the most workers a pool can have.
 const MaxPoolWorkers = 1024
 
-// MaxOrderWindow is the largest PoolConfig.OrderWindow, in rounds.
-const MaxOrderWindow = 1 << 20
+// MaxOrderWindow is the largest PoolConfig.OrderWindow, in rounds: the
+// window costs 8 bytes a round per worker (512 KiB at most).
+const MaxOrderWindow = 1 << 16
 
 // poolRings is the number of rings each worker owns (SR_POOL_RINGS in
 // csrc/pool.h): active, published, and one in the collector's hands.
@@ -70,9 +71,12 @@ type CWork struct {
 type PoolConfig[T, A any] struct {
 	// Workers is the number of worker threads, 1 to MaxPoolWorkers.
 	Workers int
-	// CPUs[i] is the CPU worker i is pinned to. nil pins worker i to the
-	// i-th CPU this process may run on, wrapping around when there are
-	// more workers than CPUs. A CPU the process may not run on is an
+	// CPUs[i] is the CPU worker i is pinned to. nil pins each worker to
+	// the CPU this process may run on with the fewest workers of open
+	// pools (the first of those on a tie): for a lone pool, worker i on
+	// the i-th CPU, wrapping around when there are more workers than
+	// CPUs; for pools in a row, the next pool's workers on the CPUs the
+	// earlier ones left free. A CPU the process may not run on is an
 	// error. On a system without thread affinity (the Go backend off
 	// Linux), nil leaves the workers unpinned and a non-nil CPUs is an
 	// error.
@@ -95,7 +99,9 @@ type PoolConfig[T, A any] struct {
 	// workers: Adaptive(d) polls for d, then sleeps (the default,
 	// Adaptive(DefaultSpinTime)); Park sleeps at once. Nobody spins when
 	// Workers + 1 exceed the CPUs the process may use, since a spinner
-	// would only take the CPU a worker needs. Workers then sleep at once
+	// would only take the CPU a worker needs; nor when this pool's
+	// workers, the open pools' and one dispatcher do (a pool made
+	// then waits as Park does). Workers then sleep at once
 	// (a wake-up preempts whoever holds the CPU), and on the C backend
 	// Join polls with sched_yield, keeping the CPU only when no worker
 	// wants it; on the Go backend Join sleeps at once too, as it does
@@ -281,6 +287,7 @@ type WorkerPool[T, A any] struct {
 	workers  int
 	cwork    bool
 
+	cpus      []int                      // worker i's CPU (nil: unpinned), counted in poolPlacement
 	w         []*poolWorkerLayout        // per worker
 	rings     [][poolRings]*SpillRing[T] // per worker; C backend: views of C memory
 	held      []int8                     // per worker: the ring the collector holds (-1: none)
@@ -365,6 +372,12 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 	if err != nil {
 		return nil, err
 	}
+	if others := poolPlacement.add(cpus, cfg.Workers); others+cfg.Workers+1 > poolCPUCount() {
+		// With the other pools' workers, a spinner would take the CPU
+		// some worker needs: sleep at once, as one oversubscribed pool
+		// does.
+		spin = 0
+	}
 	p := &WorkerPool[T, A]{
 		backendK: c.Backend,
 		workers:  cfg.Workers,
@@ -401,12 +414,14 @@ func NewPool[T, A any](cfg PoolConfig[T, A]) (*WorkerPool[T, A], error) {
 		spill:    cfg.SpillBuffer,
 		cwork:    cfg.CWork,
 	}
+	p.cpus = cpus
 	if c.Backend == BackendC {
 		err = newPoolC(p, pc)
 	} else {
 		err = newPoolGo(p, pc)
 	}
 	if err != nil {
+		poolPlacement.remove(cpus, cfg.Workers)
 		return nil, err
 	}
 	return p, nil
@@ -705,6 +720,7 @@ func (p *WorkerPool[T, A]) Close() error {
 		}
 	}
 	poolTableFree(p.table)
+	poolPlacement.remove(p.cpus, p.workers)
 	var zero A
 	p.args = zero
 	return nil
@@ -950,19 +966,87 @@ type poolShadow struct{ raceShadow }
 func (s *poolShadow) release() { s.releaseTail() }
 func (s *poolShadow) acquire() { s.acquireTail() }
 
-// poolCPUs validates cpus, or picks the default: worker i on the i-th CPU
-// the process may run on.
+// poolPlacement counts the workers of the open pools, in all and per CPU:
+// NewPool's default CPUs go to the least loaded, and a pool whose workers,
+// with the others', leave no CPU for a dispatcher does not spin.
+var poolPlacement placement
+
+type placement struct {
+	mu      sync.Mutex
+	load    map[int]int // CPU -> workers of open pools pinned there
+	workers int         // workers of open pools
+}
+
+// spread picks a CPU of allowed for each of n workers, least loaded first.
+func (pl *placement) spread(allowed []int, n int) []int {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	load := make(map[int]int, len(allowed))
+	for _, c := range allowed {
+		load[c] = pl.load[c]
+	}
+	out := make([]int, n)
+	for i := range out {
+		best := allowed[0]
+		for _, c := range allowed[1:] {
+			if load[c] < load[best] {
+				best = c
+			}
+		}
+		out[i] = best
+		load[best]++
+	}
+	return out
+}
+
+// add counts a new pool's workers (on cpus, or unpinned for nil) and returns
+// how many workers the other open pools have.
+func (pl *placement) add(cpus []int, workers int) (others int) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.load == nil {
+		pl.load = map[int]int{}
+	}
+	for _, c := range cpus {
+		pl.load[c]++
+	}
+	others = pl.workers
+	pl.workers += workers
+	return others
+}
+
+// remove uncounts a closed pool's workers.
+func (pl *placement) remove(cpus []int, workers int) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for _, c := range cpus {
+		if pl.load[c]--; pl.load[c] == 0 {
+			delete(pl.load, c)
+		}
+	}
+	pl.workers -= workers
+}
+
+// poolCPUCount is how many CPUs the process may run on.
+func poolCPUCount() int {
+	if allowed, ok := affinityCPUs(); ok {
+		return len(allowed)
+	}
+	return runtime.NumCPU()
+}
+
+// poolCPUs validates cpus, or picks the default: each worker on the CPU,
+// of those the process may run on, with the fewest workers of open pools
+// (ties: the first), so that pools in a row (a pipeline) spread over the
+// CPUs instead of all starting on the first. For a lone pool it is worker
+// i on the i-th CPU, wrapping around.
 func poolCPUs(cpus []int, workers int) ([]int, error) {
 	allowed, ok := affinityCPUs()
 	if cpus == nil {
 		if !ok {
 			return nil, nil
 		}
-		out := make([]int, workers)
-		for i := range out {
-			out[i] = allowed[i%len(allowed)]
-		}
-		return out, nil
+		return poolPlacement.spread(allowed, workers), nil
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w: CPUs: this system cannot pin threads", ErrInvalidConfig)

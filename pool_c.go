@@ -34,6 +34,8 @@ const (
 	_ = uint(poolRings - C.SR_POOL_RINGS)
 	_ = uint(C.SR_POOL_MAX_WORKERS - MaxPoolWorkers)
 	_ = uint(MaxPoolWorkers - C.SR_POOL_MAX_WORKERS)
+	_ = uint(C.SR_POOL_MAX_WINDOW - MaxOrderWindow)
+	_ = uint(MaxOrderWindow - C.SR_POOL_MAX_WINDOW)
 )
 
 var (

@@ -74,7 +74,9 @@ func (p *WorkerPool[T, A]) orderedRound(i int, e uint64) (ring *SpillRing[T], le
 				continue
 			}
 			// Round e is in the held ring: what its count leaves, less
-			// what spilled from the ring's front.
+			// what spilled from the ring's front. Settled: a discarding
+			// ring's merges may have overwritten its oldest items.
+			ring.settle()
 			left = counts[e&p.mask].Load() - w.part
 			d := min(w.drop, left)
 			w.drop -= d

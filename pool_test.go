@@ -699,3 +699,35 @@ func TestPoolGOMAXPROCS1(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolPlacement: pools made with default CPUs spread over the CPUs the
+// open pools leave free, and give them back at Close.
+func TestPoolPlacement(t *testing.T) {
+	allowed, ok := affinityCPUs()
+	if !ok || len(allowed) < 2 {
+		t.Skip("needs thread affinity and 2 CPUs")
+	}
+	mk := func(workers int) (*WorkerPool[uint64, int], [][]int) {
+		got := make([][]int, workers)
+		p, err := NewPool(PoolConfig[uint64, int]{Workers: workers, Work: func(_ *SpillRing[uint64], w int, _ int) error {
+			got[w] = threadCPUs()
+			return nil
+		}})
+		require.NoError(t, err)
+		require.NoError(t, p.Run(0))
+		return p, got
+	}
+	a, gotA := mk(1)
+	b, gotB := mk(1)
+	assert.Equal(t, [][]int{{allowed[0]}}, gotA, "the first pool starts on the first CPU")
+	assert.Equal(t, [][]int{{allowed[1]}}, gotB, "the second on the one the first left free")
+	require.NoError(t, a.Close())
+	c, gotC := mk(2)
+	assert.Equal(t, []int{allowed[0]}, gotC[0], "the freed CPU first")
+	require.NoError(t, b.Close())
+	require.NoError(t, c.Close())
+	poolPlacement.mu.Lock()
+	defer poolPlacement.mu.Unlock()
+	assert.Empty(t, poolPlacement.load, "every closed pool gave its CPUs back")
+	assert.Zero(t, poolPlacement.workers)
+}

@@ -176,8 +176,84 @@ func TestPoolCheck(t *testing.T) {
 	}
 }
 
+// TestPoolOrderCheck: the ordered scenarios' sinks catch what the count
+// and the sum cannot: items in the wrong order. pool-stream-ordered (with
+// 4 items a worker) must get worker 0's items, then worker 1's, round
+// after round; pipeline2, pipeOut of every record in order.
+func TestPoolOrderCheck(t *testing.T) {
+	var stream, pipe PoolScenario
+	for _, sc := range PoolScenarios {
+		switch {
+		case sc.Pipeline:
+			pipe = sc
+		case sc.OrderWindow > 0:
+			stream = sc
+		}
+	}
+	stream.Items = 4
+	// run runs two rounds whose sink gets what items makes of the round.
+	run := func(sc PoolScenario, items func(seq uint64) []uint64) error {
+		o := poolOps{round: func(seq uint64, sink *countSink) error {
+			_, err := sink.SendBatch(items(seq))
+			return err
+		}}
+		return o.run(sc, 1, 2)
+	}
+	workers := func(seq uint64, order ...uint64) []uint64 {
+		var vs []uint64
+		for _, w := range order {
+			vs = fill(vs, seq+w<<40, stream.Items)
+		}
+		return vs
+	}
+	records := func(seq uint64, f func(uint64) uint64) []uint64 {
+		vs := make([]uint64, pipe.Items)
+		for j := range vs {
+			vs[j] = f(pipeRecord(seq, uint64(j)))
+		}
+		return vs
+	}
+	bad := map[string]error{
+		"stream: workers swapped": run(stream, func(seq uint64) []uint64 { return workers(seq, 1, 0) }),
+		"stream: items swapped": run(stream, func(seq uint64) []uint64 {
+			vs := workers(seq, 0, 1)
+			vs[1], vs[2] = vs[2], vs[1]
+			return vs
+		}),
+		"pipeline: stage 2 skipped": run(pipe, func(seq uint64) []uint64 { return records(seq, pipeF1) }),
+		"pipeline: records swapped": run(pipe, func(seq uint64) []uint64 {
+			vs := records(seq, pipeOut)
+			vs[7], vs[8] = vs[8], vs[7]
+			return vs
+		}),
+		"pipeline: a chunk repeated": run(pipe, func(uint64) []uint64 { return records(1, pipeOut) }),
+	}
+	for name, err := range bad {
+		if err == nil {
+			t.Errorf("%s: the rounds passed", name)
+		}
+	}
+	if err := run(stream, func(seq uint64) []uint64 { return workers(seq, 0, 1) }); err != nil {
+		t.Error(err)
+	}
+	if err := run(pipe, func(seq uint64) []uint64 { return records(seq, pipeOut) }); err != nil {
+		t.Error(err)
+	}
+	// Item by item, as chan-pipeline hands them on.
+	o := poolOps{round: func(seq uint64, sink *countSink) error {
+		for _, v := range records(seq, pipeOut) {
+			_ = sink.Send(v)
+		}
+		return nil
+	}}
+	if err := o.run(pipe, 1, 2); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestPoolNoAllocs: a pool round (Run + Collect; the stream's Dispatch,
-// Collects and Join) allocates nothing once the pool runs.
+// Collects and Join; pipeline2's two pools' rounds and collections)
+// allocates nothing once the pool runs.
 func TestPoolNoAllocs(t *testing.T) {
 	for _, sc := range PoolScenarios {
 		for _, im := range PoolImpls {
@@ -188,7 +264,7 @@ func TestPoolNoAllocs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var sink countSink
+			sink := sc.newSink(1)
 			seq := uint64(1)
 			round := func() {
 				if err := o.checkedRound(sc, seq, &sink); err != nil {

@@ -21,6 +21,12 @@ import (
 //   - pool-stream: each of 2 workers pushes StreamItems items per round
 //     while the main goroutine collects them as they are published; per
 //     item.
+//   - pool-stream-ordered: pool-stream on an ordered pool
+//     (PoolConfig.OrderWindow), the spillring impls only: what ordered
+//     collection costs per item, against pool-stream in the same run. Its
+//     sink also checks that the items come in dispatch order.
+//   - pipeline2 (pipeline.go): two stages, a pool each, pipelined; per
+//     record, end to end.
 //
 // They are not queue scenarios (Scenario), so they have their own impls and
 // harness; the driver prints them in a table of their own.
@@ -34,6 +40,15 @@ type PoolScenario struct {
 	// Mergers > 0: the spillring impls collect with that many Mergers,
 	// each on a goroutine of its own (the peers as in pool-stream).
 	Mergers int
+	// OrderWindow > 0: the spillring impls' pools are ordered with that
+	// window (the peers do not take part), and the sink checks the order.
+	OrderWindow int
+	// Unordered names the scenario this one is the ordered twin of: the
+	// driver prints, per impl, this one's median over that one's.
+	Unordered string
+	// Pipeline: pipeline2 (pipeline.go). Workers is the workers per stage,
+	// Items the records per round; reported per record.
+	Pipeline bool
 }
 
 const (
@@ -51,12 +66,28 @@ var PoolScenarios = []PoolScenario{
 	{Name: "pool-round-1", Workers: 1, Items: 1},
 	{Name: "pool-round-2", Workers: 2, Items: 1},
 	{Name: "pool-stream", Workers: 2, Items: StreamItems, Stream: true},
+	{Name: "pool-stream-ordered", Workers: 2, Items: StreamItems, Stream: true, OrderWindow: streamOrderWindow, Unordered: "pool-stream"},
 	{Name: "mergers-1", Workers: 4, Items: StreamItems, Stream: true, Mergers: 1},
 	{Name: "mergers-2", Workers: 4, Items: StreamItems, Stream: true, Mergers: 2},
+	{Name: "pipeline2", Workers: 1, Items: PipeChunk, Pipeline: true},
 }
+
+// streamOrderWindow is pool-stream-ordered's OrderWindow: a round is
+// collected before the next is dispatched, so any window would do; 4
+// leaves room, as an application would.
+const streamOrderWindow = 4
+
+// perItem reports whether sc is timed per item (per record), not per round.
+func (sc PoolScenario) perItem() bool { return sc.Stream || sc.Pipeline }
+
+// ordered reports whether sc's sink checks the items' order.
+func (sc PoolScenario) ordered() bool { return sc.OrderWindow > 0 || sc.Pipeline }
 
 // Metric is the unit the scenario reports.
 func (sc PoolScenario) Metric() string {
+	if sc.Pipeline {
+		return "ns/record"
+	}
 	if sc.Stream {
 		return "ns/item"
 	}
@@ -64,12 +95,26 @@ func (sc PoolScenario) Metric() string {
 }
 
 // Base is the impl the table's speed-up column divides by: the OpenMP
-// reference for rounds, a Go channel for the stream.
+// reference for rounds, a Go channel for the stream, the goroutine and
+// channel pipeline for pipeline2. An ordered twin takes its base from the
+// unordered scenario (BaseScenario): its peers do not run it.
 func (sc PoolScenario) Base() string {
+	if sc.Pipeline {
+		return "chan-pipeline"
+	}
 	if sc.Stream {
 		return "chan-fanin"
 	}
 	return "openmp"
+}
+
+// BaseScenario is the scenario whose Base row the speed-up column divides
+// by: sc itself, or the unordered scenario sc is the ordered twin of.
+func (sc PoolScenario) BaseScenario() string {
+	if sc.Unordered != "" {
+		return sc.Unordered
+	}
+	return sc.Name
 }
 
 // Items are values: worker w's item j of the round seq is seq + j + w<<40,
@@ -92,19 +137,42 @@ func fill(out []uint64, base uint64, count int) []uint64 {
 
 // countSink is the sink every pool impl collects into: it counts and sums
 // the items, so every impl reads each item it moves (a sink that took
-// batches by their length could leave them untouched). Only the collecting
-// goroutine uses it.
-type countSink struct{ n, sum uint64 }
+// batches by their length could leave them untouched). In an ordered
+// scenario (ord set) it also checks that each item is the one expected
+// next. Only the collecting goroutine uses it.
+type countSink struct {
+	n, sum uint64
+	ord    *orderCheck
+}
 
 var _ spillring.Spout[uint64] = (*countSink)(nil)
 
+// newSink is the sink of sc's rounds from seq: with the order check when
+// sc is ordered.
+func (sc PoolScenario) newSink(seq uint64) countSink {
+	if !sc.ordered() {
+		return countSink{}
+	}
+	c := &orderCheck{pipe: sc.Pipeline, workers: uint64(sc.Workers), items: uint64(sc.Items), round: seq}
+	c.next, c.left = c.start(seq, 0), c.items
+	return countSink{ord: c}
+}
+
 func (s *countSink) Send(v uint64) error {
+	if s.ord != nil {
+		s.sendOrdered([]uint64{v})
+		return nil
+	}
 	s.n++
 	s.sum += v
 	return nil
 }
 
 func (s *countSink) SendBatch(vs []uint64) (int, error) {
+	if s.ord != nil {
+		s.sendOrdered(vs)
+		return len(vs), nil
+	}
 	for _, v := range vs {
 		s.sum += v
 	}
@@ -112,14 +180,103 @@ func (s *countSink) SendBatch(vs []uint64) (int, error) {
 	return len(vs), nil
 }
 
+// orderCheck is the order an ordered scenario's items must reach the sink
+// in: runs of items, each worker's items of a round, round after round and
+// worker after worker in a round (dispatch order). In pool-stream-ordered
+// round s's run of worker w is s + w<<40 + j, j < Items; in pipeline2
+// round s's run is pipeOut(x) for its records x = (s-1)*Items + 1 + j.
+type orderCheck struct {
+	pipe           bool
+	workers, items uint64
+	round, worker  uint64 // the run at hand
+	next           uint64 // its next item (pipeline2: its next record)
+	left           uint64 // its items not yet seen
+	err            error  // the first item out of order
+}
+
+// start is the first item (pipeline2: record) of worker w's run of round
+// seq.
+func (c *orderCheck) start(seq, w uint64) uint64 {
+	if c.pipe {
+		return pipeRecord(seq, 0)
+	}
+	return seq + w<<40
+}
+
+// sendOrdered is SendBatch with the order check: the sum as countSink's,
+// item by item, and beside it each item's difference from the one
+// expected, or-ed into one word per run. The sum's chain through memory
+// bounds both loops (s.sum is loaded and stored per item), so the check
+// adds next to nothing per item: the ordered and the unordered scenarios'
+// sinks cost the same, and their ratio is the pool's.
+func (s *countSink) sendOrdered(vs []uint64) {
+	c := s.ord
+	s.n += uint64(len(vs))
+	for len(vs) > 0 {
+		if c.left == 0 {
+			if c.worker++; c.worker == c.workers {
+				c.worker = 0
+				c.round++
+			}
+			c.next, c.left = c.start(c.round, c.worker), c.items
+		}
+		run := vs[:min(uint64(len(vs)), c.left)]
+		base := c.next
+		var bad uint64
+		if c.pipe {
+			for j, v := range run {
+				s.sum += v
+				bad |= v ^ pipeOut(base+uint64(j))
+			}
+		} else {
+			for j, v := range run {
+				s.sum += v
+				bad |= v ^ (base + uint64(j))
+			}
+		}
+		if bad != 0 && c.err == nil {
+			c.wrong(run)
+		}
+		c.next += uint64(len(run))
+		c.left -= uint64(len(run))
+		vs = vs[len(run):]
+	}
+}
+
+// wrong records the first item of run that is not the one expected.
+func (c *orderCheck) wrong(run []uint64) {
+	for j, v := range run {
+		x := c.next + uint64(j)
+		switch {
+		case c.pipe && v != pipeOut(x):
+			c.err = fmt.Errorf("record %d (round %d) out of order or wrong: got %#x, want pipeOut(%d) = %#x", x, c.round, v, x, pipeOut(x))
+		case !c.pipe && v != x:
+			c.err = fmt.Errorf("item out of order: got %#x, want %#x (round %d, worker %d, item %d)", v, x, c.round, c.worker, c.items-c.left+uint64(j))
+		default:
+			continue
+		}
+		return
+	}
+}
+
+// orderErr is the order check's first error, or nil.
+func (s *countSink) orderErr() error {
+	if s.ord == nil {
+		return nil
+	}
+	return s.ord.err
+}
+
 func (s *countSink) Flush() error { return nil }
 
 // PoolImpl is one way of running rounds on workers.
 type PoolImpl struct {
-	Name   string
-	Rounds bool // takes part in pool-round-*
-	Stream bool // takes part in pool-stream
-	open   func(PoolScenario) (poolOps, error)
+	Name     string
+	Rounds   bool // takes part in pool-round-*
+	Stream   bool // takes part in pool-stream
+	Ordered  bool // takes part in pool-stream-ordered
+	Pipeline bool // takes part in pipeline2
+	open     func(PoolScenario) (poolOps, error)
 }
 
 // poolOps is a PoolImpl opened for one scenario: round runs the round seq
@@ -133,19 +290,26 @@ type poolOps struct {
 
 // PoolImpls are all pool impls, in table order.
 var PoolImpls = []PoolImpl{
-	{Name: "spillring-c", Rounds: true, Stream: true, open: openPool(spillring.BackendC, true)},
-	{Name: "spillring-cgo", Rounds: true, Stream: true, open: openPool(spillring.BackendC, false)},
-	{Name: "spillring-go", Rounds: true, Stream: true, open: openPool(spillring.BackendGo, false)},
+	{Name: "spillring-c", Rounds: true, Stream: true, Ordered: true, open: openPool(spillring.BackendC, true)},
+	{Name: "spillring-cgo", Rounds: true, Stream: true, Ordered: true, Pipeline: true, open: openPool(spillring.BackendC, false)},
+	{Name: "spillring-go", Rounds: true, Stream: true, Ordered: true, Pipeline: true, open: openPool(spillring.BackendGo, false)},
 	{Name: "openmp", Rounds: true, open: openOpenMP},
 	{Name: "waitgroup", Rounds: true, open: openGoroutines(false)},
 	{Name: "ants", Rounds: true, open: openAnts},
 	{Name: "chan-fanin", Stream: true, open: openChanFanin},
 	{Name: "slices-merge", Stream: true, open: openGoroutines(true)},
+	{Name: "chan-pipeline", Pipeline: true, open: openChanPipeline},
+	{Name: "one-goroutine", Pipeline: true, open: openOneGoroutine},
 }
 
 // PoolSupported reports whether im takes part in sc.
 func PoolSupported(sc PoolScenario, im PoolImpl) bool {
-	if sc.Stream {
+	switch {
+	case sc.Pipeline:
+		return im.Pipeline
+	case sc.OrderWindow > 0:
+		return im.Ordered
+	case sc.Stream:
 		return im.Stream
 	}
 	return im.Rounds
@@ -163,18 +327,36 @@ func openImpl(sc PoolScenario, im PoolImpl) (poolOps, error) {
 }
 
 // checkedRound runs round seq and checks what reached sink: every item,
-// once.
+// once (and, ordered, in order).
 func (o poolOps) checkedRound(sc PoolScenario, seq uint64, sink *countSink) error {
 	n, sum := sink.n, sink.sum
 	if err := o.round(seq, sink); err != nil {
 		return err
 	}
+	if err := sink.orderErr(); err != nil {
+		return err
+	}
 	return sc.check(sink.n-n, sink.sum-sum, seq, 1)
 }
 
+// roundItems is what reaches the sink per round: every worker's items, or
+// pipeline2's records.
+func (sc PoolScenario) roundItems() int {
+	if sc.Pipeline {
+		return sc.Items
+	}
+	return sc.Workers * sc.Items
+}
+
 func (sc PoolScenario) check(n, sum, seq, rounds uint64) error {
-	if want := rounds * uint64(sc.Workers*sc.Items); n != want {
+	if want := rounds * uint64(sc.roundItems()); n != want {
 		return fmt.Errorf("the sink got %d items, want %d", n, want)
+	}
+	if sc.Pipeline {
+		// The order check compared every record's output with
+		// pipeOut's: the sum would tell nothing more (and has no
+		// closed form).
+		return nil
 	}
 	if want := sc.sumRounds(seq, rounds); sum != want {
 		return fmt.Errorf("wrong items: they sum to %d, want %d", sum, want)
@@ -194,9 +376,12 @@ func PoolRounds(sc PoolScenario, im PoolImpl, n int) error {
 }
 
 func (o poolOps) run(sc PoolScenario, seq uint64, n int) error {
-	var sink countSink
+	sink := sc.newSink(seq)
 	if o.rounds != nil {
 		if err := o.rounds(seq, n, &sink); err != nil {
+			return fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		if err := sink.orderErr(); err != nil {
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}
 		return sc.check(sink.n, sink.sum, seq, uint64(n))
@@ -210,8 +395,9 @@ func (o poolOps) run(sc PoolScenario, seq uint64, n int) error {
 }
 
 // PoolBench returns the benchmark body of one pair: each b.Loop iteration
-// runs one checked round; ns/round (or, streaming, ns/item) is the elapsed
-// time over all rounds (items). openmp runs all b.N rounds in one C call.
+// runs one checked round; ns/round (or, streaming, ns/item; pipeline2,
+// ns/record) is the elapsed time over all rounds (items, records). openmp
+// runs all b.N rounds in one C call.
 func PoolBench(sc PoolScenario, im PoolImpl) func(*testing.B) {
 	return func(b *testing.B) {
 		b.ReportAllocs()
@@ -229,7 +415,7 @@ func PoolBench(sc PoolScenario, im PoolImpl) func(*testing.B) {
 				b.Fatalf("%s: %v", im.Name, err)
 			}
 		} else {
-			var sink countSink
+			sink := sc.newSink(1)
 			for seq := uint64(1); b.Loop(); seq++ {
 				if err := o.checkedRound(sc, seq, &sink); err != nil {
 					b.Fatalf("%s/%s: %v", sc.Name, im.Name, err)
@@ -237,8 +423,8 @@ func PoolBench(sc PoolScenario, im PoolImpl) func(*testing.B) {
 			}
 		}
 		per := float64(b.N)
-		if sc.Stream {
-			per *= float64(sc.Workers * sc.Items)
+		if sc.perItem() {
+			per *= float64(sc.roundItems())
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, sc.Metric())
 	}
@@ -246,21 +432,30 @@ func PoolBench(sc PoolScenario, im PoolImpl) func(*testing.B) {
 
 // PoolPinNote says how the pool scenarios are pinned.
 func PoolPinNote() string {
-	note := "pool workers pinned by the pool itself (default CPUs: worker i on the i-th CPU the process may use); " +
+	note := "pool workers pinned by the pool itself (default CPUs: worker i on the i-th CPU the process may use; " +
+		"pipeline2's second pool on the CPU the first left free); " +
 		"the main goroutine and the peers' goroutines and threads unpinned"
 	var set unix.CPUSet
 	if unix.SchedGetaffinity(0, &set) == nil && set.Count() < 3 {
 		note += fmt.Sprintf("; 2 workers + the main goroutine oversubscribe these %d CPUs "+
-			"(the pool's workers then sleep at once instead of spinning)", set.Count())
+			"(the pool's workers then sleep at once instead of spinning; pipeline2's one-worker pools are told to, with Park)", set.Count())
 	}
 	return note
 }
 
 // openPool: a WorkerPool[uint64, poolArgs] with the default Wait and CPUs:
-// the C work function (spillring-c, BackendC only) or the Go one.
+// the C work function (spillring-c, BackendC only) or the Go one; ordered
+// with sc.OrderWindow (pool-stream-ordered runs exactly as pool-stream
+// otherwise). pipeline2 has pools of its own (openPipeline).
 func openPool(backend spillring.Backend, cwork bool) func(PoolScenario) (poolOps, error) {
 	return func(sc PoolScenario) (poolOps, error) {
-		cfg := spillring.PoolConfig[uint64, poolArgs]{Workers: sc.Workers, Backend: backend}
+		if sc.Pipeline {
+			if cwork {
+				return poolOps{}, ErrUnsupported
+			}
+			return openPipeline(backend)
+		}
+		cfg := spillring.PoolConfig[uint64, poolArgs]{Workers: sc.Workers, Backend: backend, OrderWindow: sc.OrderWindow}
 		if sc.Stream {
 			cfg.RingCapacity = streamRingCapacity
 		}
@@ -293,7 +488,9 @@ func openPool(backend spillring.Backend, cwork bool) func(PoolScenario) (poolOps
 				return err
 			}
 			// Each worker publishes its batch when its work returns:
-			// Collect takes the first while the other still works. The
+			// Collect takes the first while the other still works (an
+			// ordered pool's, only if it is worker 0's: worker 1's
+			// waits for it). The
 			// polling is bounded, so a worker that failed (and published
 			// less) cannot keep it going: past the bound, Join reports
 			// the failure, and the final Collect takes what is left.

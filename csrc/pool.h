@@ -195,8 +195,8 @@ extern "C" {
 #define SR_POOL_MAX_WORKERS 1024
 /* Bytes of args a round carries, at most (sr_pool_dispatch copies them). */
 #define SR_POOL_MAX_ARGS (UINT64_C(1) << 20)
-/* The largest order window, in rounds. */
-#define SR_POOL_MAX_WINDOW (UINT32_C(1) << 20)
+/* The largest order window, in rounds: 8 bytes a round per worker. */
+#define SR_POOL_MAX_WINDOW (UINT32_C(1) << 16)
 /* The longest wait spin, in nanoseconds. */
 #define SR_POOL_MAX_SPIN_NS UINT32_C(1000000000)
 

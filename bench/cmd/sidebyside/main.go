@@ -26,7 +26,8 @@ import (
 )
 
 // result is one row of latest.json: a table pair (ns_per_item), a pool
-// pair (pool-round-*: ns_per_round; pool-stream: ns_per_item), an idle CPU
+// pair (pool-round-*: ns_per_round; pool-stream*, mergers-*: ns_per_item;
+// pipeline2: ns_per_record), an idle CPU
 // figure (scenario "idle-cpu", or "idle-cpu-pool" for an idle WorkerPool)
 // or a loaded pair (scenario "loaded-cap1", "loaded-cap65536":
 // items_per_sec and ns_per_item).
@@ -36,6 +37,7 @@ type result struct {
 	Wait        string  `json:"wait,omitempty"`
 	NsPerItem   float64 `json:"ns_per_item,omitempty"`
 	NsPerRound  float64 `json:"ns_per_round,omitempty"`
+	NsPerRecord float64 `json:"ns_per_record,omitempty"`
 	ItemsPerSec float64 `json:"items_per_sec,omitempty"`
 	IdleCPUPct  float64 `json:"idle_cpu_pct,omitempty"`
 	Runs        int     `json:"runs"`
@@ -46,7 +48,7 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds; each runs every pair once")
 	benchtime := flag.String("benchtime", "300ms", "time per pair per round")
 	out := flag.String("out", "results", "directory for latest.json and latest.txt")
-	// 200ms: the pool table's 17 pairs then add about 20s to a default run.
+	// 200ms: the pool table's 24 pairs then add about 30s to a default run.
 	poolBenchtime := flag.String("poolbenchtime", "200ms", "pool table: time per pair per round")
 	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
 	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
@@ -168,7 +170,9 @@ func table(runs int, benchtime string, procs int, start time.Time, results []res
 
 // poolTable runs every WorkerPool (scenario, impl) pair like table does,
 // for benchtime each, and prints their table: ns/round for pool-round-*,
-// ns/item for pool-stream, with the speed-up over the scenario's base.
+// ns/item for pool-stream*, ns/record for pipeline2, with the speed-up over
+// the scenario's base; then, per impl, each ordered scenario's median over
+// its unordered twin's (both from this run), and pipeline2's goal.
 func poolTable(runs int, benchtime string, procs int, start time.Time, results []result, lines []string) ([]result, []string) {
 	for _, sc := range bench.PoolScenarios {
 		for _, im := range bench.PoolImpls {
@@ -212,14 +216,20 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 		fmt.Fprintf(os.Stderr, "pool run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
 	}
 
-	fmt.Printf("\nWorkerPool: ns/round (pool-round-N: Dispatch + Join of N workers pushing one item each, then Collect) and\n"+
-		"ns/item (pool-stream: 2 workers push %d items each per round, collected while they run; mergers-M: 4 workers, collected by M Mergers\n"+
-		"on goroutines of their own), median of %d interleaved runs of %s each;\n"+
-		"%s\n", bench.StreamItems, runs, benchtime, bench.PoolPinNote())
+	fmt.Printf("\nWorkerPool: ns/round (pool-round-N: Dispatch + Join of N workers pushing one item each, then Collect),\n"+
+		"ns/item (pool-stream: 2 workers push %d items each per round, collected while they run; pool-stream-ordered: the same on\n"+
+		"an ordered pool, the sink checking the order; mergers-M: 4 workers, collected by M Mergers on goroutines of their own) and\n"+
+		"ns/record (pipeline2: %d-record chunks through two stages, a one-worker ordered pool each, pinned to CPUs of their own),\n"+
+		"median of %d interleaved runs of %s each;\n"+
+		"%s\n", bench.StreamItems, bench.PipeChunk, runs, benchtime, bench.PoolPinNote())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\timpl\tunit\tmedian\tmin\tmax\tbase/impl\t")
+	med := func(sc, im string) float64 { return median(ns[[2]string{sc, im}]) }
 	for _, sc := range bench.PoolScenarios {
-		base := median(ns[[2]string{sc.Name, sc.Base()}])
+		base, label := med(sc.BaseScenario(), sc.Base()), sc.Base()
+		if sc.BaseScenario() != sc.Name {
+			label += " (" + sc.BaseScenario() + ")" // an ordered twin: its peers run the unordered scenario
+		}
 		for _, im := range bench.PoolImpls {
 			v := ns[[2]string{sc.Name, im.Name}]
 			if len(v) == 0 {
@@ -227,17 +237,45 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 			}
 			m := median(v)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t\n", sc.Name, im.Name, sc.Metric(),
-				m, slices.Min(v), slices.Max(v), base/m, sc.Base())
+				m, slices.Min(v), slices.Max(v), base/m, label)
 			row := result{Scenario: sc.Name, Impl: im.Name, Runs: len(v)}
-			if sc.Stream {
+			switch sc.Metric() {
+			case "ns/record":
+				row.NsPerRecord = round3(m)
+			case "ns/item":
 				row.NsPerItem = round3(m)
-			} else {
+			default:
 				row.NsPerRound = round3(m)
 			}
 			results = append(results, row)
 		}
 	}
 	tw.Flush()
+	for _, sc := range bench.PoolScenarios {
+		if sc.Unordered == "" {
+			continue
+		}
+		fmt.Printf("\nordered vs unordered collection, %s over %s (median %s, same run; goal: ordered within 1.10x):\n",
+			sc.Name, sc.Unordered, sc.Metric())
+		for _, im := range bench.PoolImpls {
+			o, u := med(sc.Name, im.Name), med(sc.Unordered, im.Name)
+			if o > 0 && u > 0 {
+				fmt.Printf("  %-14s unordered %.2f, ordered %.2f: %.2fx\n", im.Name, u, o, o/u)
+			}
+		}
+	}
+	for _, sc := range bench.PoolScenarios {
+		if !sc.Pipeline {
+			continue
+		}
+		base := med(sc.Name, sc.Base())
+		fmt.Printf("\n%s vs %s (median %s, same run; goal: spillring at least 5x faster):\n", sc.Name, sc.Base(), sc.Metric())
+		for _, im := range bench.PoolImpls {
+			if m := med(sc.Name, im.Name); m > 0 && im.Name != sc.Base() {
+				fmt.Printf("  %-14s %.2f vs %.2f: %.2fx faster\n", im.Name, m, base, base/m)
+			}
+		}
+	}
 	return results, lines
 }
 
