@@ -121,18 +121,8 @@ func runOrdered(t *testing.T, h ordHarness, rounds uint64, sink Spout[uint64]) {
 		return true
 	}
 	stop := loopUntil(collect)
-	deadline := time.Now().Add(time.Minute)
 	for r := uint64(1); r <= rounds; r++ {
-		for {
-			err := h.dispatch(r)
-			if err == nil {
-				break
-			}
-			require.ErrorIs(t, err, ErrOrderWindow)
-			require.True(t, time.Now().Before(deadline), "the window never frees: %v", err)
-			runtime.Gosched()
-		}
-		require.NoError(t, h.join())
+		runWindowed(t, h, r)
 	}
 	stop()
 	for range 1000 {
@@ -146,6 +136,23 @@ func runOrdered(t *testing.T, h ordHarness, rounds uint64, sink Spout[uint64]) {
 		}
 	}
 	t.Fatalf("the pool does not drain: %+v", h.stats())
+}
+
+// runWindowed runs round r, dispatching again while the window refuses it
+// (a collector elsewhere frees it), for up to a minute.
+func runWindowed(t *testing.T, h ordHarness, r uint64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := h.dispatch(r)
+		if err == nil {
+			break
+		}
+		require.ErrorIs(t, err, ErrOrderWindow)
+		require.True(t, time.Now().Before(deadline), "the window never frees: %v", err)
+		runtime.Gosched()
+	}
+	require.NoError(t, h.join())
 }
 
 // TestPoolOrdered: an ordered pool's Collect hands on every item in
@@ -321,15 +328,7 @@ func TestPoolOrderedMergers(t *testing.T) {
 			h := ordHarness{dispatch: p.Dispatch, join: p.Join, stats: p.Stats,
 				collect: func(Spout[uint64]) (int, error) { return 0, nil }}
 			for r := uint64(1); r <= rounds; r++ {
-				for {
-					err := h.dispatch(r)
-					if err == nil {
-						break
-					}
-					require.ErrorIs(t, err, ErrOrderWindow)
-					runtime.Gosched()
-				}
-				require.NoError(t, h.join())
+				runWindowed(t, h, r)
 			}
 			for _, stop := range stops {
 				stop()
