@@ -181,6 +181,97 @@ static int64_t c11_round(struct c11 *b, uint64_t seq, uint64_t k, uint64_t skew)
 	pthread_mutex_unlock(&b->mu);
 	return c11_pop(b->r, seq, k, b->batch);
 }
+
+// rtt's c11-loop (latency.go): round trips between the calling thread and
+// an echo pthread over two spinning rings of this copy of the core.
+#include <time.h>
+
+static uint64_t lat_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+// c11-loop's rtt: the echo side, a pthread pinned to its CPU, pops each
+// item from ping and pushes it to pong; both spin.
+struct lat_echo {
+	struct sr_ring *ping, *pong;
+	volatile int stop;
+};
+
+static void *lat_echo_main(void *arg)
+{
+	struct lat_echo *e = arg;
+	uint64_t v;
+
+	while (!e->stop) {
+		if (sr_ring_try_pop(e->ping, &v) != 0) {
+			sr_relax();
+			continue;
+		}
+		while (sr_ring_try_push(e->pong, &v) != 0)
+			sr_relax();
+	}
+	return NULL;
+}
+
+// lat_c11_rtt times round trips from the calling thread (pinned by Go) to
+// an echo pthread on echo_cpu and back, for ns nanoseconds or max samples,
+// into out; it returns the number of samples, or a negative errno (a
+// wrong item: -EPROTO).
+int64_t lat_c11_rtt(int echo_cpu, uint64_t ns, uint64_t *out, int64_t max)
+{
+	struct sr_config cfg = {.capacity = 16, .elem_size = 8, .backpressure = SR_BLOCK, .wait = SR_WAIT_SPIN};
+	struct lat_echo e = {0};
+	pthread_t th;
+	pthread_attr_t attr;
+	int err = 0;
+	int64_t n = 0;
+
+	e.ping = sr_ring_new(&cfg, &err);
+	e.pong = e.ping ? sr_ring_new(&cfg, &err) : NULL;
+	if (!e.pong) {
+		if (e.ping)
+			sr_ring_release(e.ping);
+		return err ? err : -ENOMEM;
+	}
+	pthread_attr_init(&attr);
+	if (echo_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(echo_cpu, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+	}
+	err = pthread_create(&th, &attr, lat_echo_main, &e);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		sr_ring_release(e.ping);
+		sr_ring_release(e.pong);
+		return -err;
+	}
+	uint64_t end = lat_now() + ns;
+	for (uint64_t i = 0; n < max; i++) {
+		uint64_t t0 = lat_now(), v;
+		if (t0 >= end)
+			break;
+		while (sr_ring_try_push(e.ping, &i) != 0)
+			sr_relax();
+		while (sr_ring_try_pop(e.pong, &v) != 0)
+			sr_relax();
+		out[n++] = lat_now() - t0;
+		if (v != i) {
+			n = -EPROTO;
+			break;
+		}
+	}
+	e.stop = 1;
+	pthread_join(th, NULL);
+	sr_ring_release(e.ping);
+	sr_ring_release(e.pong);
+	return n;
+}
 */
 import "C"
 

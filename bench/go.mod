@@ -9,6 +9,8 @@ require (
 )
 
 require (
+	code.cloudfoundry.org/go-diodes v0.0.0-20231113191959-85adc333ee36
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/Workiva/go-datastructures v1.1.7
 	github.com/panjf2000/ants/v2 v2.12.1
 )

@@ -21,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spillring/spillring"
 	"github.com/spillring/spillring/bench"
 )
@@ -28,9 +29,12 @@ import (
 // result is one row of latest.json: a table pair (ns_per_item), a pool
 // pair (pool-round-*: ns_per_round; pool-stream*, mergers-*: ns_per_item;
 // pipeline2: ns_per_record), an idle CPU
-// figure (scenario "idle-cpu", or "idle-cpu-pool" for an idle WorkerPool)
-// or a loaded pair (scenario "loaded-cap1", "loaded-cap65536":
-// items_per_sec and ns_per_item).
+// figure (scenario "idle-cpu", or "idle-cpu-pool" for an idle WorkerPool),
+// a loaded pair (scenario "loaded-cap1", "loaded-cap65536":
+// items_per_sec and ns_per_item) or a dropoldest impl (scenario
+// "dropoldest": delivered items_per_sec and evictions_per_sec, as the
+// queue counts them) or a latency pair (scenario "rtt" or "wake":
+// percentiles in ns from the pair's merged histogram).
 type result struct {
 	Scenario    string  `json:"scenario"`
 	Impl        string  `json:"impl"`
@@ -40,6 +44,12 @@ type result struct {
 	NsPerRecord float64 `json:"ns_per_record,omitempty"`
 	ItemsPerSec float64 `json:"items_per_sec,omitempty"`
 	IdleCPUPct  float64 `json:"idle_cpu_pct,omitempty"`
+	EvictPerSec float64 `json:"evictions_per_sec,omitempty"`
+	Samples     int64   `json:"samples,omitempty"`
+	P50Ns       int64   `json:"p50_ns,omitempty"`
+	P99Ns       int64   `json:"p99_ns,omitempty"`
+	P999Ns      int64   `json:"p999_ns,omitempty"`
+	MaxNs       int64   `json:"max_ns,omitempty"`
 	Runs        int     `json:"runs"`
 }
 
@@ -54,7 +64,12 @@ func main() {
 	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
 	loadedRuns := flag.Int("loadedruns", 3, "loaded: rounds; each runs every pair once")
 	loadedTime := flag.Duration("loadedtime", 500*time.Millisecond, "loaded: time per pair per round")
-	sections := flag.String("sections", "table,pool,idle,loaded", "which sections to run")
+	dropRuns := flag.Int("dropruns", 3, "dropoldest: rounds; each runs every impl once")
+	dropTime := flag.Duration("droptime", 300*time.Millisecond, "dropoldest: time per impl per round")
+	dropWork := flag.Int("dropwork", bench.DropWork, "dropoldest: the consumer's work per item, in rounds of a multiply-xorshift")
+	latencyRuns := flag.Int("latencyruns", 3, "latency: rounds; each runs every pair once")
+	latencyTime := flag.Duration("latencytime", 150*time.Millisecond, "latency: time per pair per round")
+	sections := flag.String("sections", "table,pool,idle,loaded,dropoldest,latency", "which sections to run")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
@@ -81,6 +96,12 @@ func main() {
 	}
 	if want["loaded"] {
 		results = loaded(*loadedRuns, *loadedTime, results)
+	}
+	if want["dropoldest"] {
+		results = dropOldest(*dropRuns, *dropTime, *dropWork, results)
+	}
+	if want["latency"] {
+		results = latency(*latencyRuns, *latencyTime, results)
 	}
 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -375,6 +396,76 @@ func loaded(runs int, d time.Duration, results []result) []result {
 	return results
 }
 
+// dropOldest runs every dropoldest impl runs times for d each,
+// interleaved like loaded (the impl order rotating each round), and prints
+// delivered items/s, the queue's evictions and each spillring impl's ratio
+// to the better go-diodes impl. Every run checks its accounting; a failed
+// check ends the driver.
+func dropOldest(runs int, d time.Duration, work int, results []result) []result {
+	if runs < 1 {
+		return results
+	}
+	impls := bench.DropImpls
+	type agg struct {
+		rate, pushed, evict, share []float64 // share: evicted over pushed
+		skipped, stranded          uint64
+	}
+	got := make([]agg, len(impls))
+	workNs := bench.DropWorkNs(work, 1<<20)
+	start := time.Now()
+	for r := range runs {
+		for j := range impls {
+			k := (j + r) % len(impls)
+			res, err := impls[k].Run(d, work)
+			if err != nil {
+				fail(err)
+			}
+			a := &got[k]
+			a.rate = append(a.rate, res.Rate())
+			a.pushed = append(a.pushed, float64(res.Pushed)/res.Elapsed.Seconds())
+			a.evict = append(a.evict, res.EvictRate())
+			a.share = append(a.share, float64(res.Evicted)/float64(res.Pushed))
+			a.skipped += res.Skipped
+			a.stranded += res.Stranded
+		}
+		fmt.Fprintf(os.Stderr, "dropoldest run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+	}
+
+	fmt.Printf("\ndropoldest: one producer pushing u64 items as fast as it can, one consumer doing %d rounds of work per item\n"+
+		"(%.1f ns alone: at most %s items/s), capacity %d, unpinned; delivered items/s, median of %d interleaved runs of %v;\n"+
+		"every run checks that each item pushed was delivered or counted as dropped (goal: spillring >= 3x the better go-diodes impl)\n",
+		work, workNs, si(1e9/workNs), bench.DropCapacity, runs, d)
+	best := -1 // the go-diodes impl with the higher median
+	for k, im := range impls {
+		if strings.HasPrefix(im.Name, "diodes") && (best < 0 || median(got[k].rate) > median(got[best].rate)) {
+			best = k
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "impl\tdelivered/s\tmin\tmax\tpushed/s\tevicted/s\tevicted %%\tvs %s\t\n", impls[best].Name)
+	for k, im := range impls {
+		a := got[k]
+		m, p, e := median(a.rate), median(a.pushed), median(a.evict)
+		ratio := "-"
+		if !strings.HasPrefix(im.Name, "diodes") {
+			ratio = fmt.Sprintf("%.2fx", m/median(got[best].rate))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t\n", im.Name, si(m), si(slices.Min(a.rate)), si(slices.Max(a.rate)),
+			si(p), si(e), 100*median(a.share), ratio)
+		results = append(results, result{Scenario: "dropoldest", Impl: im.Name, ItemsPerSec: math.Round(m), EvictPerSec: math.Round(e), Runs: len(a.rate)})
+	}
+	tw.Flush()
+	for k, im := range impls {
+		if a := got[k]; a.skipped > 0 || a.stranded > 0 {
+			fmt.Printf("  %s: %d write indexes skipped over the %d runs (\"Diode set collision\"): its Alerter counts each one\n"+
+				"    the reader passes as a dropped item, though none was; %d items stranded behind one at the runs' ends, neither\n"+
+				"    delivered nor reported\n",
+				im.Name, a.skipped, len(a.rate), a.stranded)
+		}
+	}
+	return results
+}
+
 // si formats items per second.
 func si(v float64) string {
 	switch {
@@ -422,4 +513,64 @@ func write(path string, data []byte) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "sidebyside:", err)
 	os.Exit(1)
+}
+
+// latency runs every latency pair runs times for d each, interleaved (the
+// pair order rotating each round), merges each pair's histograms, and
+// prints the percentiles with the issue's goals: the spinning strategies'
+// rtt p50 within 1.2x of c11-loop's and their p99.9 within 3x of their own
+// p50; the default's rtt p99 no worse than chan's.
+func latency(runs int, d time.Duration, results []result) []result {
+	pairs := bench.LatencyPairs()
+	hs := make([]*hdrhistogram.Histogram, len(pairs))
+	for k := range hs {
+		hs[k] = bench.NewHistogram()
+	}
+	start := time.Now()
+	for r := range runs {
+		for j := range pairs {
+			k := (j + r) % len(pairs)
+			if err := pairs[k].Run(d, hs[k]); err != nil {
+				fail(fmt.Errorf("%s/%s/%s: %w", pairs[k].Scenario, pairs[k].Impl, pairs[k].Wait, err))
+			}
+		}
+		fmt.Fprintf(os.Stderr, "latency run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+	}
+	fmt.Printf("\nlatency: ns, percentiles of every sample of %d interleaved runs of %v (HdrHistogram, 3 digits); %s;\n"+
+		"rtt: a ping-pong over two channels, one item in flight, timed per round trip on the pinging thread;\n"+
+		"wake: push to the return of a Pop that was asleep (the producer waits %v before each push)\n",
+		runs, d, bench.PinNote(), bench.WakeGap)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\timpl\twait\tsamples\tp50\tp99\tp99.9\tmax\t")
+	q := func(k int, p float64) int64 { return hs[k].ValueAtQuantile(p) }
+	find := func(sc, impl, wait string) int {
+		for k, p := range pairs {
+			if p.Scenario == sc && p.Impl == impl && p.Wait == wait {
+				return k
+			}
+		}
+		return -1
+	}
+	for k, p := range pairs {
+		w := p.Wait
+		if w == "" {
+			w = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", p.Scenario, p.Impl, w, hs[k].TotalCount(), q(k, 50), q(k, 99), q(k, 99.9), hs[k].Max())
+		results = append(results, result{Scenario: p.Scenario, Impl: p.Impl, Wait: p.Wait, Samples: hs[k].TotalCount(),
+			P50Ns: q(k, 50), P99Ns: q(k, 99), P999Ns: q(k, 99.9), MaxNs: hs[k].Max(), Runs: runs})
+	}
+	tw.Flush()
+	c11, ch := find("rtt", "c11-loop", ""), find("rtt", "chan", "")
+	fmt.Println("rtt goals (spinning strategies: p50 within 1.2x of c11-loop's, p99.9 within 3x of their own p50; the default: p99 no worse than chan's):")
+	for _, b := range bench.Backends {
+		for _, w := range []string{"Spin", "SpinYield(100)"} {
+			k := find("rtt", b.Name, w)
+			fmt.Printf("  %-12s %-15s p50 %.2fx c11-loop's, p99.9 %.2fx its p50\n", b.Name, w,
+				float64(q(k, 50))/float64(q(c11, 50)), float64(q(k, 99.9))/float64(q(k, 50)))
+		}
+		k := find("rtt", b.Name, bench.Waits[0].Name)
+		fmt.Printf("  %-12s %-15s p99 %.2fx chan's\n", b.Name, "default", float64(q(k, 99))/float64(q(ch, 99)))
+	}
+	return results
 }
