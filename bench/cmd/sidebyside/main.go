@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -45,12 +46,16 @@ type result struct {
 	ItemsPerSec float64 `json:"items_per_sec,omitempty"`
 	IdleCPUPct  float64 `json:"idle_cpu_pct,omitempty"`
 	EvictPerSec float64 `json:"evictions_per_sec,omitempty"`
-	Samples     int64   `json:"samples,omitempty"`
-	P50Ns       int64   `json:"p50_ns,omitempty"`
-	P99Ns       int64   `json:"p99_ns,omitempty"`
-	P999Ns      int64   `json:"p999_ns,omitempty"`
-	MaxNs       int64   `json:"max_ns,omitempty"`
-	Runs        int     `json:"runs"`
+	// Min and Max are the fastest and slowest runs, in the unit of the
+	// row's figure (ns per item, round or record; items/s).
+	Min     float64 `json:"min,omitempty"`
+	Max     float64 `json:"max,omitempty"`
+	Samples int64   `json:"samples,omitempty"`
+	P50Ns   int64   `json:"p50_ns,omitempty"`
+	P99Ns   int64   `json:"p99_ns,omitempty"`
+	P999Ns  int64   `json:"p999_ns,omitempty"`
+	MaxNs   int64   `json:"max_ns,omitempty"`
+	Runs    int     `json:"runs"`
 }
 
 func main() {
@@ -79,6 +84,8 @@ func main() {
 		fail(err)
 	}
 	start := time.Now()
+	runStart = start
+	lastWall = previousWall(filepath.Join(*out, "latest.json"))
 	procs := runtime.GOMAXPROCS(0)
 	cpu := cpuModel()
 	fmt.Printf("machine: %s, nproc %d, %s, GOMAXPROCS %d\n", cpu, runtime.NumCPU(), runtime.Version(), procs)
@@ -107,7 +114,8 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
 	}
-	js, _ := json.MarshalIndent(results, "", "  ")
+	js, _ := json.MarshalIndent(report{Machine: machine(cpu), Commit: gitCommit(), Date: start.UTC().Format(time.RFC3339),
+		WallSeconds: math.Round(time.Since(start).Seconds()*10) / 10, Results: results}, "", "  ")
 	write(filepath.Join(*out, "latest.json"), append(js, '\n'))
 	write(filepath.Join(*out, "latest.txt"), []byte(strings.Join(lines, "\n")+"\n"))
 	fmt.Printf("\nwrote %s/latest.{json,txt}; wall time %.1fs\n", *out, time.Since(start).Seconds())
@@ -151,7 +159,7 @@ func table(runs int, benchtime string, procs int, start time.Time, results []res
 				lines = append(lines, fmt.Sprintf("%s\t%s\t%s", name, br.String(), br.MemString()))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+		progress("", r+1, runs, start)
 	}
 
 	fmt.Printf("\nns/item, median of %d interleaved runs of %s each; %s (SPSC scenarios; mpsc* run unpinned)\n", runs, benchtime, bench.PinNote())
@@ -175,7 +183,8 @@ func table(runs int, benchtime string, procs int, start time.Time, results []res
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t%s\t\n", sc.Name, im.Name,
 				m, slices.Min(v), slices.Max(v), med(base)/m, base, c11)
-			results = append(results, result{Scenario: sc.Name, Impl: im.Name, NsPerItem: round3(m), Runs: len(v)})
+			results = append(results, result{Scenario: sc.Name, Impl: im.Name, NsPerItem: round3(m),
+				Min: round3(slices.Min(v)), Max: round3(slices.Max(v)), Runs: len(v)})
 		}
 	}
 	tw.Flush()
@@ -234,7 +243,7 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 				lines = append(lines, fmt.Sprintf("%s\t%s\t%s", name, br.String(), br.MemString()))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "pool run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+		progress("pool ", r+1, runs, start)
 	}
 
 	fmt.Printf("\nWorkerPool: ns/round (pool-round-N: Dispatch + Join of N workers pushing one item each, then Collect),\n"+
@@ -259,7 +268,7 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 			m := median(v)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2fx %s\t\n", sc.Name, im.Name, sc.Metric(),
 				m, slices.Min(v), slices.Max(v), base/m, label)
-			row := result{Scenario: sc.Name, Impl: im.Name, Runs: len(v)}
+			row := result{Scenario: sc.Name, Impl: im.Name, Min: round3(slices.Min(v)), Max: round3(slices.Max(v)), Runs: len(v)}
 			switch sc.Metric() {
 			case "ns/record":
 				row.NsPerRecord = round3(m)
@@ -350,7 +359,7 @@ func loaded(runs int, d time.Duration, results []result) []result {
 				rates[[2]int{k, capacity}] = append(rates[[2]int{k, capacity}], rate)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "loaded run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+		progress("loaded ", r+1, runs, start)
 	}
 	share, err := burners.Stop()
 	if err != nil {
@@ -377,6 +386,7 @@ func loaded(runs int, d time.Duration, results []result) []result {
 			v := rates[[2]int{k, capacity}]
 			fmt.Fprintf(tw, "%s\t%s\t%s\t", si(med(k, capacity)), si(slices.Min(v)), si(slices.Max(v)))
 			results = append(results, result{Scenario: fmt.Sprintf("loaded-cap%d", capacity), Impl: p.Impl, Wait: p.Wait,
+				Min: math.Round(slices.Min(v)), Max: math.Round(slices.Max(v)),
 				ItemsPerSec: math.Round(med(k, capacity)), NsPerItem: round3(1e9 / med(k, capacity)), Runs: len(v)})
 		}
 		fmt.Fprintln(tw)
@@ -428,7 +438,7 @@ func dropOldest(runs int, d time.Duration, work int, results []result) []result 
 			a.skipped += res.Skipped
 			a.stranded += res.Stranded
 		}
-		fmt.Fprintf(os.Stderr, "dropoldest run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+		progress("dropoldest ", r+1, runs, start)
 	}
 
 	fmt.Printf("\ndropoldest: one producer pushing u64 items as fast as it can, one consumer doing %d rounds of work per item\n"+
@@ -452,7 +462,8 @@ func dropOldest(runs int, d time.Duration, work int, results []result) []result 
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t\n", im.Name, si(m), si(slices.Min(a.rate)), si(slices.Max(a.rate)),
 			si(p), si(e), 100*median(a.share), ratio)
-		results = append(results, result{Scenario: "dropoldest", Impl: im.Name, ItemsPerSec: math.Round(m), EvictPerSec: math.Round(e), Runs: len(a.rate)})
+		results = append(results, result{Scenario: "dropoldest", Impl: im.Name, ItemsPerSec: math.Round(m), EvictPerSec: math.Round(e),
+			Min: math.Round(slices.Min(a.rate)), Max: math.Round(slices.Max(a.rate)), Runs: len(a.rate)})
 	}
 	tw.Flush()
 	for k, im := range impls {
@@ -534,7 +545,7 @@ func latency(runs int, d time.Duration, results []result) []result {
 				fail(fmt.Errorf("%s/%s/%s: %w", pairs[k].Scenario, pairs[k].Impl, pairs[k].Wait, err))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "latency run %d/%d done (%.0fs)\n", r+1, runs, time.Since(start).Seconds())
+		progress("latency ", r+1, runs, start)
 	}
 	fmt.Printf("\nlatency: ns, percentiles of every sample of %d interleaved runs of %v (HdrHistogram, 3 digits); %s;\n"+
 		"rtt: a ping-pong over two channels, one item in flight, timed per round trip on the pinging thread;\n"+
@@ -573,4 +584,85 @@ func latency(runs int, d time.Duration, results []result) []result {
 		fmt.Printf("  %-12s %-15s p99 %.2fx chan's\n", b.Name, "default", float64(q(k, 99))/float64(q(ch, 99)))
 	}
 	return results
+}
+
+// report is latest.json: where and when the run was made, then its rows.
+type report struct {
+	Machine     machineInfo `json:"machine"`
+	Commit      string      `json:"commit"`
+	Date        string      `json:"date"`
+	WallSeconds float64     `json:"wall_seconds"`
+	Results     []result    `json:"results"`
+}
+
+type machineInfo struct {
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Go         string `json:"go"`
+	GCC        string `json:"gcc"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+}
+
+func machine(cpu string) machineInfo {
+	return machineInfo{CPU: cpu, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+		GCC: commandLine("gcc", "-dumpfullversion"), OS: runtime.GOOS, Arch: runtime.GOARCH}
+}
+
+// gitCommit is the commit the run measured, with "-dirty" when the work
+// tree had changes, or "unknown" outside a git checkout.
+func gitCommit() string {
+	c := commandLine("git", "rev-parse", "--short=12", "HEAD")
+	if c == "unknown" {
+		return c
+	}
+	if out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(out) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+// commandLine is the first line of a command's output, or "unknown".
+func commandLine(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+// runStart is when the run began; lastWall is the wall time of the run
+// that wrote the previous latest.json (0: none), the ETA's yardstick.
+var (
+	runStart time.Time
+	lastWall float64
+)
+
+// previousWall reads wall_seconds from a previous latest.json, or 0.
+func previousWall(path string) float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var r report
+	if json.Unmarshal(data, &r) != nil {
+		return 0
+	}
+	return r.WallSeconds
+}
+
+// progress reports round r of runs of a section that began at start, with
+// how long the section still needs at its pace so far and, when a previous
+// run's wall time is known, about how long the whole run still needs.
+func progress(section string, r, runs int, start time.Time) {
+	el := time.Since(start).Seconds()
+	msg := fmt.Sprintf("%srun %d/%d done (%.0fs; this section ~%.0fs more", section, r, runs, el, el/float64(r)*float64(runs-r))
+	if lastWall > 0 {
+		if left := lastWall - time.Since(runStart).Seconds(); left > 0 {
+			msg += fmt.Sprintf("; the whole run ~%.0fs more, by the last run's %.0fs", left, lastWall)
+		}
+	}
+	fmt.Fprintln(os.Stderr, msg+")")
 }
