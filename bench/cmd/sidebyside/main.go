@@ -96,7 +96,7 @@ func main() {
 		results, lines = table(*runs, *benchtime, procs, start, results, lines)
 	}
 	if want["pool"] {
-		results, lines = poolTable(*runs, *poolBenchtime, procs, start, results, lines)
+		results, lines = poolTable(*runs, *poolBenchtime, procs, results, lines)
 	}
 	if want["idle"] {
 		results = idle(*idleTime, *poolIdleTime, results)
@@ -203,7 +203,7 @@ func table(runs int, benchtime string, procs int, start time.Time, results []res
 // ns/item for pool-stream*, ns/record for pipeline2, with the speed-up over
 // the scenario's base; then, per impl, each ordered scenario's median over
 // its unordered twin's (both from this run), and pipeline2's goal.
-func poolTable(runs int, benchtime string, procs int, start time.Time, results []result, lines []string) ([]result, []string) {
+func poolTable(runs int, benchtime string, procs int, results []result, lines []string) ([]result, []string) {
 	for _, sc := range bench.PoolScenarios {
 		for _, im := range bench.PoolImpls {
 			if bench.PoolSupported(sc, im) {
@@ -223,6 +223,7 @@ func poolTable(runs int, benchtime string, procs int, start time.Time, results [
 
 	ns := map[[2]string][]float64{}
 	n := len(bench.PoolImpls)
+	start := time.Now()
 	for r := range runs {
 		for _, sc := range bench.PoolScenarios {
 			for j := range n {
