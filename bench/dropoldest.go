@@ -488,7 +488,7 @@ func (r *DropResult) diodeCheck(s *dropSink, collided []uint64) error {
 	case s.next > r.Pushed:
 		return fmt.Errorf("item %d, never pushed, was delivered", s.next-1)
 	case r.Evicted != s.next-s.n+holes:
-		return fmt.Errorf("Alerter reported %d dropped; delivered %d of items 0..%d, with %d holes passed",
+		return fmt.Errorf("the alerter reported %d dropped; delivered %d of items 0..%d, with %d holes passed",
 			r.Evicted, s.n, int64(s.next)-1, holes)
 	case r.Stranded > 0 && (holes == uint64(len(collided)) || collided[holes] != s.next):
 		return fmt.Errorf("items %d..%d stranded without a hole before them", s.next, r.Pushed-1)
