@@ -272,6 +272,84 @@ int64_t lat_c11_rtt(int echo_cpu, uint64_t ns, uint64_t *out, int64_t max)
 	sr_ring_release(e.pong);
 	return n;
 }
+
+// latency-loaded's c11-loop (latency.go): a producer pthread pinned to its
+// CPU pushes clock_gettime timestamps, one per interval ns (0: flat out),
+// for ns; the calling thread pops them and stores each one's age in out
+// (up to max). Returns the items popped, or a negative
+// errno (-EPROTO: a timestamp went back).
+struct lat_prod {
+	struct sr_ring *r;
+	uint64_t ns, interval;
+};
+
+static void *lat_prod_main(void *arg)
+{
+	struct lat_prod *lp = arg;
+	uint64_t end = lat_now() + lp->ns, next = lat_now();
+
+	for (;;) {
+		uint64_t now = lat_now();
+		if (now >= end)
+			break;
+		if (lp->interval) {
+			if (now < next)
+				continue;
+			next = next + lp->interval > now ? next + lp->interval : now;
+		}
+		while (sr_ring_try_push(lp->r, &now) != 0)
+			sr_relax();
+	}
+	sr_ring_close(lp->r, SR_CLOSED_PRODUCER);
+	return NULL;
+}
+
+int64_t lat_c11_loaded(int prod_cpu, uint64_t ns, uint64_t interval, uint64_t *out, int64_t max)
+{
+	struct sr_config cfg = {.capacity = 65536, .elem_size = 8, .backpressure = SR_BLOCK, .wait = SR_WAIT_SPIN};
+	struct lat_prod lp = {.ns = ns, .interval = interval};
+	pthread_t th;
+	pthread_attr_t attr;
+	int err = 0;
+	int64_t n = 0;
+	uint64_t v, last = 0;
+
+	if (!(lp.r = sr_ring_new(&cfg, &err)))
+		return err ? err : -ENOMEM;
+	pthread_attr_init(&attr);
+	if (prod_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(prod_cpu, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+	}
+	err = pthread_create(&th, &attr, lat_prod_main, &lp);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		sr_ring_release(lp.r);
+		return -err;
+	}
+	for (;;) {
+		int rc = sr_ring_try_pop(lp.r, &v);
+		if (rc == -EAGAIN) {
+			sr_relax();
+			continue;
+		}
+		if (rc != 0)
+			break; // closed and drained
+		if (v < last) {
+			n = -EPROTO;
+			break;
+		}
+		last = v;
+		if (n < max)
+			out[n] = lat_now() - v; // the calibration stores too: the same consumer cost
+		n++;
+	}
+	pthread_join(th, NULL);
+	sr_ring_release(lp.r);
+	return n;
+}
 */
 import "C"
 

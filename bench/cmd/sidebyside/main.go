@@ -68,12 +68,12 @@ func main() {
 	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
 	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
 	loadedRuns := flag.Int("loadedruns", 3, "loaded: rounds; each runs every pair once")
-	loadedTime := flag.Duration("loadedtime", 500*time.Millisecond, "loaded: time per pair per round")
+	loadedTime := flag.Duration("loadedtime", 400*time.Millisecond, "loaded: time per pair per round")
 	dropRuns := flag.Int("dropruns", 3, "dropoldest: rounds; each runs every impl once")
 	dropTime := flag.Duration("droptime", 300*time.Millisecond, "dropoldest: time per impl per round")
 	dropWork := flag.Int("dropwork", bench.DropWork, "dropoldest: the consumer's work per item, in rounds of a multiply-xorshift")
 	latencyRuns := flag.Int("latencyruns", 3, "latency: rounds; each runs every pair once")
-	latencyTime := flag.Duration("latencytime", 150*time.Millisecond, "latency: time per pair per round")
+	latencyTime := flag.Duration("latencytime", 100*time.Millisecond, "latency: time per pair per round")
 	sections := flag.String("sections", "table,pool,idle,loaded,dropoldest,latency", "which sections to run")
 	flag.Parse()
 	want := map[string]bool{}
@@ -550,6 +550,7 @@ func latency(runs int, d time.Duration, results []result) []result {
 	}
 	fmt.Printf("\nlatency: ns, percentiles of every sample of %d interleaved runs of %v (HdrHistogram, 3 digits); %s;\n"+
 		"rtt: a ping-pong over two channels, one item in flight, timed per round trip on the pinging thread;\n"+
+		"latency-loaded: push to pop of timestamped items sent at half the pair's flat-out rate;\n"+
 		"wake: push to the return of a Pop that was asleep (the producer waits %v before each push)\n",
 		runs, d, bench.PinNote(), bench.WakeGap)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
