@@ -198,7 +198,7 @@ static uint64_t lat_now(void)
 // item from ping and pushes it to pong; both spin.
 struct lat_echo {
 	struct sr_ring *ping, *pong;
-	volatile int stop;
+	_Atomic int stop; // the pinging side sets it once, after its last round trip
 };
 
 static void *lat_echo_main(void *arg)
@@ -206,7 +206,7 @@ static void *lat_echo_main(void *arg)
 	struct lat_echo *e = arg;
 	uint64_t v;
 
-	while (!e->stop) {
+	while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
 		if (sr_ring_try_pop(e->ping, &v) != 0) {
 			sr_relax();
 			continue;
@@ -266,7 +266,7 @@ int64_t lat_c11_rtt(int echo_cpu, uint64_t ns, uint64_t *out, int64_t max)
 			break;
 		}
 	}
-	e.stop = 1;
+	atomic_store_explicit(&e.stop, 1, memory_order_relaxed);
 	pthread_join(th, NULL);
 	sr_ring_release(e.ping);
 	sr_ring_release(e.pong);
