@@ -118,7 +118,10 @@ func main() {
 		WallSeconds: math.Round(time.Since(start).Seconds()*10) / 10, Results: results}, "", "  ")
 	write(filepath.Join(*out, "latest.json"), append(js, '\n'))
 	write(filepath.Join(*out, "latest.txt"), []byte(strings.Join(lines, "\n")+"\n"))
-	fmt.Printf("\nwrote %s/latest.{json,txt}; wall time %.1fs\n", *out, time.Since(start).Seconds())
+	if err := writeChart(filepath.Join(*out, "latest.svg"), results); err != nil {
+		fail(err)
+	}
+	fmt.Printf("\nwrote %s/latest.{json,txt,svg}; wall time %.1fs\n", *out, time.Since(start).Seconds())
 }
 
 // table runs every (scenario, impl) pair and prints the main table.
