@@ -190,8 +190,10 @@ gotest-cgocheck:
 benchtest:
 	cd bench && $(GO) test -count=1 ./...
 
+# PROFILE=1 also writes a CPU profile of every pair (bench/results/profiles,
+# not committed) and prints each one's top frames.
 bench:
-	cd bench && $(GO) run ./cmd/sidebyside
+	cd bench && $(GO) run ./cmd/sidebyside $(if $(PROFILE),-profile results/profiles)
 
 # go test -fuzz takes one target per run: each gets the same budget.
 fuzz:

@@ -74,6 +74,7 @@ func main() {
 	dropWork := flag.Int("dropwork", bench.DropWork, "dropoldest: the consumer's work per item, in rounds of a multiply-xorshift")
 	latencyRuns := flag.Int("latencyruns", 3, "latency: rounds; each runs every pair once")
 	latencyTime := flag.Duration("latencytime", 100*time.Millisecond, "latency: time per pair per round")
+	profileDir := flag.String("profile", "", "also write a CPU profile of every table and pool pair into this directory, and print their top frames")
 	sections := flag.String("sections", "table,pool,idle,loaded,dropoldest,latency", "which sections to run")
 	flag.Parse()
 	want := map[string]bool{}
@@ -109,6 +110,9 @@ func main() {
 	}
 	if want["latency"] {
 		results = latency(*latencyRuns, *latencyTime, results)
+	}
+	if *profileDir != "" {
+		profiles(*profileDir)
 	}
 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
