@@ -580,6 +580,12 @@ func (p *WorkerPool[T, A]) Run(args A) error {
 // new items into the batch it publishes next (Stats.Merged). Collect does
 // not flush sink. A nil sink returns ErrNilSpout; after Close, ErrClosed.
 func (p *WorkerPool[T, A]) Collect(sink Spout[T]) (int, error) {
+	return p.collectWorkers(&p.cursor, p.all, sink)
+}
+
+// collectWorkers is Collect over workers (all of them, or a Merger's),
+// going on from cur's place in the rounds when the pool is ordered.
+func (p *WorkerPool[T, A]) collectWorkers(cur *orderCursor, workers []int, sink Spout[T]) (int, error) {
 	if sink == nil {
 		return 0, ErrNilSpout
 	}
@@ -589,10 +595,10 @@ func (p *WorkerPool[T, A]) Collect(sink Spout[T]) (int, error) {
 		return 0, ErrClosed
 	}
 	if p.window != 0 {
-		return p.collectOrdered(&p.cursor, p.all, sink)
+		return p.collectOrdered(cur, workers, sink)
 	}
 	total := 0
-	for i := range p.workers {
+	for _, i := range workers {
 		n, err := p.collectLocked(i, sink)
 		total += n
 		if err != nil {

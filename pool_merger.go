@@ -57,27 +57,7 @@ func (m *Merger[T, A]) Workers() []int { return append([]int(nil), m.workers...)
 // how many items sink took. A nil sink returns ErrNilSpout; after the
 // pool's Close, ErrClosed.
 func (m *Merger[T, A]) Collect(sink Spout[T]) (int, error) {
-	if sink == nil {
-		return 0, ErrNilSpout
-	}
-	p := m.pool
-	p.life.RLock()
-	defer p.life.RUnlock()
-	if p.closed.Load() {
-		return 0, ErrClosed
-	}
-	if p.window != 0 {
-		return p.collectOrdered(&m.cursor, m.workers, sink)
-	}
-	total := 0
-	for _, i := range m.workers {
-		n, err := p.collectLocked(i, sink)
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return m.pool.collectWorkers(&m.cursor, m.workers, sink)
 }
 
 // CollectSequenced submits its workers' rounds, in dispatch order, to seq:
