@@ -129,6 +129,36 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r)
 			return nil
 		}
+	} else if closed == 0 && r.bp == DropOldest {
+		// DropOldest, single producer: pushEvict for one item, written
+		// out. The slot is the producer's once the consumer has freed it
+		// (A3) or once the producer evicts the item in it by winning head
+		// (C1); if the consumer won that item and is still copying it
+		// out, freeSlot's pause is the slow path's.
+		t := l.tail
+		st := r.stamp(t)
+		var spoutErr error
+		free := atomic.LoadUint64(st) == stampFree(t) // A3
+		if free {
+			r.shadow.acquireHead()
+		} else if old := t - r.cap; atomic.CompareAndSwapUint64(&l.head, old, old+1) { // C1
+			free, spoutErr = true, r.evictOwned(old)
+		}
+		if free {
+			*r.slot(t) = v
+			r.shadow.releaseTail()
+			publish(st, stampFull(t))
+			publish(&l.tail, t+1) // R1
+			if r.park {
+				r.wakeConsumer()
+			}
+			if atomic.LoadUint32(&l.state) != 0 { // F1
+				_, err := r.evictTook(t, t+1, 1, spoutErr)
+				return err
+			}
+			runtime.KeepAlive(r)
+			return spoutErr
+		}
 	}
 	return p.pushSlow(v)
 }
@@ -610,6 +640,37 @@ func (c *Consumer[T]) Pop() (T, error) {
 			}
 			runtime.KeepAlive(r)
 			return v, nil
+		}
+	} else if r.bp == DropOldest {
+		// DropOldest, single producer: popWin for one item, written out.
+		// The item at head is the consumer's only if it wins head by C1
+		// against an eviction; then it frees the slot by R3. A tail read
+		// behind head (a batch push evicting past what it published)
+		// means empty, as in popWin.
+		h := atomic.LoadUint64(&l.head)
+		tc := l.tailCache
+		if tc-h-1 >= r.cap { // nothing known ready (tc == h, or head passed tc)
+			tc = atomic.LoadUint64(&l.tail) // A1
+			r.shadow.acquireTail()
+		}
+		if atomic.LoadUint32(&l.state) == 0 && tc-h-1 < r.cap {
+			l.tailCache = tc
+			if atomic.CompareAndSwapUint64(&l.head, h, h+1) { // C1
+				s := r.slot(h)
+				v := *s
+				if r.clear {
+					var zero T
+					*s = zero
+				}
+				r.shadow.releaseHead()
+				publish(r.stamp(h), stampFree(h+r.cap)) // R3
+				if r.consumerClosed() {
+					var zero T
+					return zero, ErrClosed
+				}
+				runtime.KeepAlive(r)
+				return v, nil
+			}
 		}
 	}
 	if atomic.LoadUint32(&l.state) == modeMulti {
