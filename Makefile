@@ -200,3 +200,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOps -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzSpillRing -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzClaim -fuzztime $(FUZZTIME) .

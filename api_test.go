@@ -260,12 +260,12 @@ func TestStatsStringJSON(t *testing.T) {
 		c.Pop()
 		st := c.Stats()
 		s := st.String()
-		assert.Equal(t, "pushed=4 popped=1 evicted=0 rejected=1 push_waits=0 pop_waits=0 len=3 cap=4 producers=1 upgraded=false", s)
+		assert.Equal(t, "pushed=4 popped=1 evicted=0 rejected=1 push_waits=0 pop_waits=0 len=3 cap=4 producers=1 upgraded=false padded=0 claims=0 oldest_claim_ns=0", s)
 		assert.NotContains(t, s, "\n")
 
 		js, err := json.Marshal(st)
 		require.NoError(t, err)
-		assert.JSONEq(t, `{"pushed":4,"popped":1,"evicted":0,"rejected":1,"push_waits":0,"pop_waits":0,"len":3,"cap":4,"producers":1,"upgraded":false}`, string(js))
+		assert.JSONEq(t, `{"pushed":4,"popped":1,"evicted":0,"rejected":1,"push_waits":0,"pop_waits":0,"len":3,"cap":4,"producers":1,"upgraded":false,"padded":0,"claims":0,"oldest_claim_ns":0}`, string(js))
 		var back Stats
 		require.NoError(t, json.Unmarshal(js, &back))
 		assert.Equal(t, st, back)

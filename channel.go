@@ -100,7 +100,7 @@ func (p *Producer[T]) Push(v T) error {
 	closed := atomic.LoadUint32(&l.state)
 	if r.fast && closed == 0 {
 		t := l.tail
-		if t-l.headCache < r.cap {
+		if t-l.headCache < r.cap && l.claimLen == 0 { // K1: no claim pending
 			*r.slot(t) = v
 			r.shadow.releaseTail()
 			publish(&l.tail, t+1) // R1
@@ -114,7 +114,7 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r) // see ring.close
 			return nil
 		}
-	} else if closed == modeMulti && r.bp != DropOldest && p.h.closed.Load() == 0 {
+	} else if closed == modeMulti && r.bp != DropOldest && p.h.closed.Load() == 0 && p.h.claimN == 0 {
 		// MPSC mode, open: a run of one when this handle's view of head
 		// shows room, written out as above (bench/README.md); mpTryPush,
 		// which refreshes that view, is two calls deeper.
@@ -129,7 +129,7 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r)
 			return nil
 		}
-	} else if closed == 0 && r.bp == DropOldest {
+	} else if closed == 0 && r.bp == DropOldest && l.claimLen == 0 {
 		// DropOldest, single producer: pushEvict for one item, written
 		// out. The slot is the producer's once the consumer has freed it
 		// (A3) or once the producer evicts the item in it by winning head
@@ -164,8 +164,8 @@ func (p *Producer[T]) Push(v T) error {
 }
 
 func (p *Producer[T]) pushSlow(v T) error {
-	if p.closed() {
-		return ErrClosed
+	if err := p.usable(); err != nil {
+		return err
 	}
 	r := p.r
 	if r.bp == DropOldest {
@@ -229,8 +229,8 @@ func (p *Producer[T]) PushContext(ctx context.Context, v T) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if p.closed() {
-		return ErrClosed
+	if err := p.usable(); err != nil {
+		return err
 	}
 	if p.r.bp != Block {
 		return p.pushSlow(v) // Push without its fast path (and owner check)
@@ -278,8 +278,8 @@ func (p *Producer[T]) pushUntil(ctx context.Context, v T, deadline time.Time) er
 			return err
 		}
 	}
-	if p.closed() {
-		return ErrClosed
+	if err := p.usable(); err != nil {
+		return err
 	}
 	if p.r.bp != Block {
 		return p.pushSlow(v)
@@ -309,8 +309,8 @@ func (p *Producer[T]) TryPush(v T) error {
 		p.own.enter("Producer")
 		defer p.own.leave()
 	}
-	if p.closed() {
-		return ErrClosed
+	if err := p.usable(); err != nil {
+		return err
 	}
 	r := p.r
 	if r.bp == DropOldest {
@@ -345,8 +345,8 @@ func (p *Producer[T]) PushBatch(vs []T) (int, error) {
 // pushBatch is PushBatch and PushBatchContext (ctx nil: no context).
 func (p *Producer[T]) pushBatch(ctx context.Context, vs []T) (int, error) {
 	r := p.r
-	if p.closed() {
-		return 0, ErrClosed
+	if err := p.usable(); err != nil {
+		return 0, err
 	}
 	if len(vs) == 0 {
 		return 0, nil
@@ -436,7 +436,10 @@ func (p *Producer[T]) Clone() (*Producer[T], error) {
 		defer p.own.leave()
 	}
 	r := p.r
-	if p.closed() || !r.addProducer() {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
+	if !r.addProducer() {
 		return nil, ErrClosed
 	}
 	if !r.multi() {
@@ -492,6 +495,8 @@ type Consumer[T any] struct {
 	own owner // race builds: catches overlapping owner-only calls
 	r   *ring[T]
 	mp  bool // saw MPSC mode (it never reverts): Pop skips the SPSC fast path
+
+	rdSeq uint64 // the pending read claim's first sequence (its length: readLen)
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the
@@ -536,6 +541,11 @@ func (r *ring[T]) popBatch(dst []T) int {
 // consumer seals, a closed producer side still has items to hand out.
 func (r *ring[T]) popStep() (v T, ok, done bool) {
 	c := atomic.LoadUint32(&r.l.state)
+	if r.l.readEnd != r.l.readStart && c&closedConsumer == 0 {
+		var one [1]T
+		r.takeHeld(one[:]) // K5: held items first, even past a seal
+		return one[0], true, false
+	}
 	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
 		return v, false, true
 	}
@@ -554,6 +564,9 @@ func (r *ring[T]) popStep() (v T, ok, done bool) {
 // popBatchStep is popStep for up to len(dst) items.
 func (r *ring[T]) popBatchStep(dst []T) (n int, done bool) {
 	c := atomic.LoadUint32(&r.l.state)
+	if r.l.readEnd != r.l.readStart && c&closedConsumer == 0 {
+		return r.takeHeld(dst), false // K5, as popStep
+	}
 	if c&closedMask != 0 && (c&closedConsumer != 0 || r.sealed()) {
 		return 0, true
 	}
@@ -590,6 +603,10 @@ func (c *Consumer[T]) Pop() (T, error) {
 	// close bit sends Pop to popWait, which drains by F2.
 	r := c.r
 	l := r.l
+	if l.readLen != 0 { // K5: a read claim is pending
+		var zero T
+		return zero, ErrClaimPending
+	}
 	if c.mp {
 		// MPSC mode seen (Block or Reject): the oldest item is ready if
 		// it lies below the known-ready end, or if its stamp names it: a
@@ -641,8 +658,9 @@ func (c *Consumer[T]) Pop() (T, error) {
 			runtime.KeepAlive(r)
 			return v, nil
 		}
-	} else if r.bp == DropOldest {
-		// DropOldest, single producer: popWin for one item, written out.
+	} else if r.bp == DropOldest && l.readStart == l.readEnd {
+		// DropOldest, single producer, nothing held (K5): popWin for
+		// one item, written out.
 		// The item at head is the consumer's only if it wins head by C1
 		// against an eviction; then it frees the slot by R3. A tail read
 		// behind head (a batch push evicting past what it published)
@@ -673,7 +691,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			}
 		}
 	}
-	if atomic.LoadUint32(&l.state) == modeMulti {
+	if atomic.LoadUint32(&l.state) == modeMulti && l.readStart == l.readEnd {
 		// MPSC mode: one try before setting up a wait. From now on Pop
 		// leaves the SPSC fast path out: its read of tail, the line every
 		// producer's claim writes, would only slow the claims down.
@@ -714,6 +732,10 @@ func (c *Consumer[T]) PopTimeout(d time.Duration) (T, error) {
 
 func (c *Consumer[T]) popWait(ctx context.Context, deadline time.Time) (T, error) {
 	r := c.r
+	if r.l.readLen != 0 {
+		var zero T
+		return zero, ErrClaimPending
+	}
 	var v T
 	var ok, done bool
 	err := r.await(nil, func() bool {
@@ -741,6 +763,10 @@ func (c *Consumer[T]) TryPop() (T, error) {
 	if raceEnabled {
 		c.own.enter("Consumer")
 		defer c.own.leave()
+	}
+	if c.r.l.readLen != 0 {
+		var zero T
+		return zero, ErrClaimPending
 	}
 	v, ok, done := c.r.popStep()
 	runtime.KeepAlive(c.r)
@@ -772,6 +798,9 @@ func (c *Consumer[T]) popBatch(ctx context.Context, dst []T) (int, error) {
 		return 0, nil
 	}
 	r := c.r
+	if r.l.readLen != 0 {
+		return 0, ErrClaimPending
+	}
 	n, done := r.popBatchStep(dst)
 	if n > 0 {
 		return n, nil
@@ -814,7 +843,7 @@ func (c *Consumer[T]) TryPopBatch(dst []T) int {
 		c.own.enter("Consumer")
 		defer c.own.leave()
 	}
-	if len(dst) == 0 {
+	if len(dst) == 0 || c.r.l.readLen != 0 {
 		return 0
 	}
 	n, _ := c.r.popBatchStep(dst)

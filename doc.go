@@ -52,6 +52,20 @@
 // keep their order; the channel closes for sending when its last handle
 // closes. C threads join through sr_ring_add_producer (csrc/spillring.h).
 //
+// # Claim and commit
+//
+// Producer.Claim hands out up to n of the ring's own free slots as at most
+// two spans (the second when the run wraps around), for the producer to
+// build items in place; Commit publishes the first k of them with one
+// store, and Abort gives them back. Consumer.ReadClaim hands out ready
+// items in place, and Release gives their slots back. Nothing is copied or
+// allocated. A handle has at most one claim pending (ErrClaimPending,
+// ErrNoClaim); in multi-producer mode what a commit leaves unused becomes
+// padding the consumer steps over unless no later claim exists, and a
+// pending claim holds back the items claimed after it, which Stats reports.
+// C producers and consumers have the same API (sr_ring_claim and the rest
+// in csrc/spillring.h).
+//
 // # Spouts and SpillRing
 //
 // A Spout is a sink for items that composes: Batch, Reduce, Counting,

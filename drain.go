@@ -106,20 +106,24 @@ func (r *ring[T]) drained() bool {
 }
 
 // readyAt reports whether the item of sequence h, the consumer's head, is
-// published: by tail (SPSC, R1) or by stamps (MPSC, M3).
+// published: by tail (SPSC, R1) or by stamps (MPSC, M3). Padding at h
+// counts (K4): the consumer steps over it before it may seal.
 func (r *ring[T]) readyAt(h uint64) bool {
 	if r.multi() {
 		if r.bp == DropOldest {
-			return atomic.LoadUint64(r.stamp(h)) == stampFull(h)
+			s := atomic.LoadUint64(r.stamp(h))
+			return s == stampFull(h) || s == stampPad(h)
 		}
-		return r.mpReady(h, 1) > 0
+		next, n := r.mpReady(h, 1)
+		return n > 0 || next != h
 	}
 	d := atomic.LoadUint64(&r.l.tail) - h
 	return d != 0 && d <= r.cap // past cap: head passed tail (DropOldest)
 }
 
 // publishedPast reports whether any sequence claimed past head h (MPSC) is
-// published: the start of a published run, or under DropOldest an item.
+// published: the start of a published run, or under DropOldest an item
+// (padding is neither, K4).
 // It reads up to one stamp per claimed sequence, once per close.
 func (r *ring[T]) publishedPast(h uint64) bool {
 	t := atomic.LoadUint64(&r.l.tail)

@@ -88,6 +88,22 @@ var (
 	// had already given its slot away; it is counted in Stats.Evicted and
 	// reported here rather than lost in silence.
 	ErrEvictedLost = errors.New("spillring: evict spout refused an evicted item")
+
+	// ErrClaimPending is returned by a claim, push or pop on a handle that
+	// has a claim pending (Producer.Claim before its Commit or Abort,
+	// Consumer.ReadClaim before its Release): each handle has at most one,
+	// and in single-producer mode a push would land in the claimed slots.
+	// Nothing was changed.
+	ErrClaimPending = errors.New("spillring: a claim is pending on this handle")
+
+	// ErrNoClaim is returned by Commit, Abort or Release on a handle with no
+	// claim pending: one was never made, or it already ended.
+	ErrNoClaim = errors.New("spillring: no claim pending on this handle")
+
+	// ErrClaimCount is returned, wrapped with the numbers, for a claim of
+	// fewer than one item, or a Commit or Release of more items than were
+	// claimed (or fewer than zero). The claim, if any, stays pending.
+	ErrClaimCount = errors.New("spillring: claim count out of range")
 )
 
 // osError is a sentinel with its own message that also matches an os

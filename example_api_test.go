@@ -62,6 +62,6 @@ func ExampleStats() {
 	js, _ := json.Marshal(st)
 	fmt.Println(string(js))
 	// Output:
-	// pushed=4 popped=1 evicted=0 rejected=1 push_waits=0 pop_waits=0 len=3 cap=4 producers=1 upgraded=false
-	// {"pushed":4,"popped":1,"evicted":0,"rejected":1,"push_waits":0,"pop_waits":0,"len":3,"cap":4,"producers":1,"upgraded":false}
+	// pushed=4 popped=1 evicted=0 rejected=1 push_waits=0 pop_waits=0 len=3 cap=4 producers=1 upgraded=false padded=0 claims=0 oldest_claim_ns=0
+	// {"pushed":4,"popped":1,"evicted":0,"rejected":1,"push_waits":0,"pop_waits":0,"len":3,"cap":4,"producers":1,"upgraded":false,"padded":0,"claims":0,"oldest_claim_ns":0}
 }

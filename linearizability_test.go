@@ -148,3 +148,159 @@ func TestLinearizableMPSC(t *testing.T) {
 		}
 	})
 }
+
+// Claims in the same histories: a Claim whose Commit publishes every slot it
+// got is one operation, from the Claim's call to the Commit's return, that
+// appends its items at once (a claim of 2 may get 1 slot: a burst), and a
+// ReadClaim released whole is one that takes the first k items. Partial
+// commits are left out: the slots a pending claim holds count against the
+// room other pushes see, which a queue of items alone cannot express.
+
+type linBatch struct {
+	push bool
+	vs   []uint64 // push: the items committed; pop: unused
+}
+
+type linBatchOut struct {
+	vs     []uint64 // pop: the items read
+	full   bool
+	closed bool
+}
+
+func linBatchModel(c int) porcupine.Model {
+	return porcupine.Model{
+		Init: func() any { return "" },
+		Step: func(state, input, output any) (bool, any) {
+			q := splitQueue(state.(string))
+			in, out := input.(linBatch), output.(linBatchOut)
+			if in.push {
+				if out.full {
+					return len(q) == c, state
+				}
+				if len(q)+len(in.vs) > c {
+					return false, state
+				}
+				return true, joinQueue(append(q, in.vs...))
+			}
+			if out.closed {
+				return len(q) == 0, state
+			}
+			if len(out.vs) == 0 || len(out.vs) > len(q) {
+				return false, state
+			}
+			for i, v := range out.vs {
+				if q[i] != v {
+					return false, state
+				}
+			}
+			return true, joinQueue(q[len(out.vs):])
+		},
+		DescribeOperation: func(input, output any) string {
+			in, out := input.(linBatch), output.(linBatchOut)
+			if in.push {
+				return fmt.Sprintf("push%v full=%v", in.vs, out.full)
+			}
+			return fmt.Sprintf("pop() = %v closed=%v", out.vs, out.closed)
+		},
+	}
+}
+
+func TestLinearizableClaims(t *testing.T) {
+	histories := 300
+	if testing.Short() {
+		histories = 60
+	}
+	const producers, rounds, capacity = 3, 4, 2
+	eachBackend(t, func(t *testing.T, b Backend) {
+		for h := range histories {
+			p, c := newChan[uint64](t, Config{Capacity: capacity, Backend: b})
+			ps := []*Producer[uint64]{p}
+			for range producers - 1 {
+				q, err := p.Clone()
+				require.NoError(t, err)
+				ps = append(ps, q)
+			}
+			var clock atomic.Int64
+			var mu sync.Mutex
+			var ops []porcupine.Operation
+			record := func(client int, in linBatch, call int64, out linBatchOut) {
+				ret := clock.Add(1)
+				mu.Lock()
+				ops = append(ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+				mu.Unlock()
+			}
+			var wg sync.WaitGroup
+			for id, q := range ps {
+				wg.Go(func() {
+					defer q.Close()
+					for i := range rounds {
+						call := clock.Add(1)
+						if i%2 == 0 {
+							v := tag(id, i)
+							err := q.TryPush(v)
+							if err != nil && !errors.Is(err, ErrFull) {
+								t.Error(err)
+							}
+							record(id, linBatch{push: true, vs: []uint64{v}}, call, linBatchOut{full: err != nil})
+							continue
+						}
+						a, s, err := q.TryClaim(2)
+						if errors.Is(err, ErrFull) {
+							record(id, linBatch{push: true}, call, linBatchOut{full: true})
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						var vs []uint64
+						for j := range len(a) + len(s) {
+							v := tag(id, i*10+j)
+							if j < len(a) {
+								a[j] = v
+							} else {
+								s[j-len(a)] = v
+							}
+							vs = append(vs, v)
+						}
+						if n, err := q.Commit(len(vs)); err != nil || n != len(vs) {
+							t.Errorf("commit of %d: %d, %v", len(vs), n, err)
+						}
+						record(id, linBatch{push: true, vs: vs}, call, linBatchOut{})
+					}
+				})
+			}
+			for i := 0; ; i++ {
+				call := clock.Add(1)
+				var out linBatchOut
+				var err error
+				if i%2 == 0 {
+					var v uint64
+					if v, err = c.Pop(); err == nil {
+						out.vs = []uint64{v}
+					}
+				} else {
+					var a, s []uint64
+					if a, s, err = c.ReadClaim(2); err == nil {
+						out.vs = append(append(out.vs, a...), s...)
+						require.NoError(t, c.Release(len(a)+len(s)))
+					}
+				}
+				out.closed = err != nil
+				record(producers, linBatch{}, call, out)
+				if err != nil {
+					require.ErrorIs(t, err, ErrClosed)
+					break
+				}
+			}
+			wg.Wait()
+			if !porcupine.CheckOperations(linBatchModel(capacity), ops) {
+				m := linBatchModel(capacity)
+				for _, op := range ops {
+					t.Logf("client %d [%d,%d] %s", op.ClientId, op.Call, op.Return, m.DescribeOperation(op.Input, op.Output))
+				}
+				t.Fatalf("history %d is not linearizable", h)
+			}
+		}
+	})
+}

@@ -202,6 +202,14 @@ func (r *ring[T]) mpFreeSlot(t uint64) (bool, error) {
 			if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
 				return true, r.evictOwned(old)
 			}
+		case stampPad(old):
+			// K4: padding, no item: won as one, evicting nothing, and
+			// counted as stepped over (padded - skipped stays the
+			// padding left in the ring).
+			if atomic.CompareAndSwapUint64(&r.l.head, old, old+1) { // C1
+				atomic.AddUint64(&r.l.skipped, 1)
+				return true, nil
+			}
 		}
 		// The consumer is copying seq old out, an older seq is still being
 		// evicted, or seq old's producer has not published yet.
@@ -213,46 +221,75 @@ func (r *ring[T]) mpFreeSlot(t uint64) (bool, error) {
 
 // --- The consumer, MPSC mode. ---
 
-// mpReady counts the items ready from head h on, up to max (M3).
-// Block/Reject: those below mpStart were published by R1 before U1, the
-// others by their runs' stamps; tailCache keeps the end of the runs seen,
-// always a run's start. DropOldest: each item by its own stamp, read afresh
-// (an eviction may have taken what was ready).
-func (r *ring[T]) mpReady(h, max uint64) uint64 {
+// mpReady counts the items ready from head h on, up to max (M3), and
+// returns the head they start at: h, or past h when padding lay at h (K4),
+// which it steps over. Block/Reject: those below mpStart were published by
+// R1 before U1, the others by their runs' stamps; tailCache keeps the end of
+// the runs seen, always a run's start. DropOldest: each item by its own
+// stamp, read afresh (an eviction may have taken what was ready).
+func (r *ring[T]) mpReady(h, max uint64) (uint64, uint64) {
 	l := r.l
 	if r.bp == DropOldest {
 		var n uint64
-		for n < max && atomic.LoadUint64(r.stamp(h+n)) == stampFull(h+n) { // M3
-			n++
+		for n < max {
+			s := atomic.LoadUint64(r.stamp(h + n)) // M3
+			if s == stampFull(h+n) {
+				n++
+				continue
+			}
+			if n > 0 || s != stampPad(h) {
+				break
+			}
+			// K4: padding at head, won and freed as an item would be.
+			if atomic.CompareAndSwapUint64(&l.head, h, h+1) { // C1
+				publish(r.stamp(h), stampFree(h+r.cap)) // R3
+				atomic.AddUint64(&l.skipped, 1)
+			}
+			h = atomic.LoadUint64(&l.head)
 		}
 		r.shadow.acquireTail()
-		return n
+		return h, n
 	}
 	end := l.tailCache
-	if end-h >= max {
-		return max // known ready: no stamp to read
+	if end-h >= max && end-h <= r.cap {
+		return h, max // known ready: no stamp to read
+	}
+	if int64(h-end) > 0 {
+		end = h
 	}
 	if start := atomic.LoadUint64(&l.mpStart); int64(start-end) > 0 {
 		end = start
 	}
 	for end-h < max {
-		rest, ok := r.runRest(end, atomic.LoadUint64(r.stamp(end))) // M3
-		if !ok {
-			break
+		s := atomic.LoadUint64(r.stamp(end)) // M3
+		if rest, ok := r.runRest(end, s); ok {
+			end += rest + 1
+			continue
+		}
+		rest, ok := r.runRest(end, s^1<<63) // K4: padding?
+		if !ok || end != h {
+			break // not published yet, or padding after ready items
 		}
 		end += rest + 1
+		atomic.AddUint64(&l.skipped, rest+1)
+		r.shadow.releaseHead()
+		publish(&l.head, end) // R2: the padding's slots are free again
+		if r.park {
+			r.wakeProducer()
+		}
+		h = end
 	}
 	r.shadow.acquireTail()
 	l.tailCache = end
-	return min(end-h, max)
+	return h, min(end-h, max)
 }
 
 // mpPop takes the oldest item in MPSC mode, if it is ready.
 func (r *ring[T]) mpPop() (T, bool) {
 	if r.bp != DropOldest {
 		// One item, without mpPopBatch's copy.
-		h := r.l.head
-		if r.mpReady(h, 1) == 0 {
+		h, n := r.mpReady(r.l.head, 1)
+		if n == 0 {
 			var zero T
 			return zero, false
 		}
@@ -277,8 +314,7 @@ func (r *ring[T]) mpPopBatch(dst []T) int {
 	l := r.l
 	if r.bp == DropOldest {
 		for {
-			h := atomic.LoadUint64(&l.head)
-			n := r.mpReady(h, uint64(len(dst)))
+			h, n := r.mpReady(atomic.LoadUint64(&l.head), uint64(len(dst)))
 			if n == 0 {
 				return 0
 			}
@@ -296,8 +332,7 @@ func (r *ring[T]) mpPopBatch(dst []T) int {
 			return int(n)
 		}
 	}
-	h := l.head
-	n := r.mpReady(h, uint64(len(dst)))
+	h, n := r.mpReady(l.head, uint64(len(dst)))
 	if n == 0 {
 		return 0
 	}

@@ -47,18 +47,28 @@ type ringLayout struct {
 	tail uint64
 	_    [lineSize - 8]byte
 
-	// Line 2: producer-private, but evicted is read by anyone.
+	// Line 2: producer-private, but evicted and padded are read by
+	// anyone; padded is added to by every producer (K3), claimLen is the
+	// single producer's pending claim (K1).
 	headCache uint64
 	evicted   uint64
-	_         [lineSize - 16]byte
+	padded    uint64
+	claimLen  uint64
+	_         [lineSize - 32]byte
 
 	// Line 3: written by the consumer (R2); CAS target of both in DropOldest (C1).
 	head uint64
 	_    [lineSize - 8]byte
 
-	// Line 4: consumer-private.
+	// Line 4: consumer-private, but skipped is read by anyone. readLen
+	// is the pending read claim, [readStart, readEnd) the DropOldest items
+	// won and not yet handed out (K5).
 	tailCache uint64
-	_         [lineSize - 8]byte
+	skipped   uint64
+	readLen   uint64
+	readStart uint64
+	readEnd   uint64
+	_         [lineSize - 40]byte
 
 	// Line 5: control words; state holds the close bits and the mode bit
 	// (modeMulti), prodWait and consWait are the W1 futex words,
@@ -125,6 +135,10 @@ func (r *ring[T]) slot(seq uint64) *T {
 // parities differ, so with capacity 1 "holds seq" is never "free for seq+1".
 func stampFree(seq uint64) uint64 { return seq << 1 }
 func stampFull(seq uint64) uint64 { return seq<<1 | 1 }
+
+// stampPad marks a run of padding ending at seq (SR_STAMP_PAD, K3): the
+// full stamp with its top bit flipped, which runRest refuses.
+func stampPad(seq uint64) uint64 { return stampFull(seq) ^ 1<<63 }
 
 func (r *ring[T]) stamp(seq uint64) *uint64 {
 	return (*uint64)(unsafe.Add(r.stamps, uintptr(seq&r.mask)*8))
@@ -270,11 +284,31 @@ func (r *ring[T]) copyOut(h uint64, dst []T) {
 // length is the number of items in the ring: exact when both sides are idle,
 // a snapshot otherwise.
 func (r *ring[T]) length() int {
+	held := r.held()
 	h, t := r.bounds()
-	if d := t - h; d <= r.cap { // differences, not comparisons: the counters wrap
-		return int(d)
+	d := t - h // differences, not comparisons: the counters wrap
+	if d > r.cap {
+		return int(held) // head moved past this tail read (DropOldest)
 	}
-	return 0 // head moved past this tail read (DropOldest)
+	// Padding the consumer has not stepped over yet is no item (K4).
+	// skipped first: it never passes padded.
+	skipped := atomic.LoadUint64(&r.l.skipped)
+	if pad := atomic.LoadUint64(&r.l.padded) - skipped; pad < d {
+		return int(d-pad) + int(held)
+	}
+	return int(held)
+}
+
+// held counts the DropOldest items the consumer won for a read claim and
+// has not handed out yet (K5): they lie below head but are still in the
+// channel. A snapshot read from any goroutine: a pair read across the
+// consumer's update is taken as none.
+func (r *ring[T]) held() uint64 {
+	start := atomic.LoadUint64(&r.l.readStart)
+	if n := atomic.LoadUint64(&r.l.readEnd) - start; n <= r.cap {
+		return n
+	}
+	return 0
 }
 
 func (r *ring[T]) cRing() (unsafe.Pointer, error) {

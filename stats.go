@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stats is a snapshot of a channel's counters. It is exact once the channel
@@ -34,14 +35,33 @@ type Stats struct {
 	Cap       int  `json:"cap"`       // capacity
 	Producers int  `json:"producers"` // open producer handles, Go and C
 	Upgraded  bool `json:"upgraded"`  // MPSC mode: the Producer was cloned (or a C producer added)
+
+	// Padded counts claimed slots that multi-producer commits gave back
+	// as padding (Producer.Commit of fewer than claimed, or Abort, while a
+	// later claim existed): sequences the consumer steps over. They are
+	// in neither Pushed nor Popped.
+	Padded uint64 `json:"padded"`
+	// Claims is the number of claims of Go producers pending now in
+	// multi-producer mode, where a claim holds back every item claimed
+	// after it until it is committed or aborted, and OldestClaim how long
+	// the oldest of them has been pending, timed from the first Stats call
+	// (of any handle) that saw it: a claim reads no clock. A consumer that
+	// waits while OldestClaim grows from one Stats call to the next is
+	// waiting for the owner of a claim (a goroutine that died holding
+	// one, say). A single producer's claim holds back no other producer
+	// and is not counted: keeping it out keeps that claim's path free of
+	// atomic stores.
+	Claims      int           `json:"claims"`
+	OldestClaim time.Duration `json:"oldest_claim_ns"`
 }
 
 // String formats s on one line, as key=value pairs with the JSON names:
 //
-//	pushed=10 popped=8 evicted=0 rejected=0 push_waits=1 pop_waits=3 len=2 cap=1024 producers=1 upgraded=false
+//	pushed=10 popped=8 evicted=0 rejected=0 push_waits=1 pop_waits=3 len=2 cap=1024 producers=1 upgraded=false padded=0 claims=0 oldest_claim_ns=0
 func (s Stats) String() string {
-	return fmt.Sprintf("pushed=%d popped=%d evicted=%d rejected=%d push_waits=%d pop_waits=%d len=%d cap=%d producers=%d upgraded=%t",
-		s.Pushed, s.Popped, s.Evicted, s.Rejected, s.PushWaits, s.PopWaits, s.Len, s.Cap, s.Producers, s.Upgraded)
+	return fmt.Sprintf("pushed=%d popped=%d evicted=%d rejected=%d push_waits=%d pop_waits=%d len=%d cap=%d producers=%d upgraded=%t padded=%d claims=%d oldest_claim_ns=%d",
+		s.Pushed, s.Popped, s.Evicted, s.Rejected, s.PushWaits, s.PopWaits, s.Len, s.Cap, s.Producers, s.Upgraded,
+		s.Padded, s.Claims, int64(s.OldestClaim))
 }
 
 // chanStats is the part of Stats that is not in the ring's words: the
@@ -61,6 +81,19 @@ type prodHandle struct {
 	headCache uint64 // MPSC mode: this handle's last view of head (owner only)
 	rejected  atomic.Uint64
 	waits     atomic.Uint64
+
+	// The pending claim (owner only): [claimSeq, claimSeq+claimN), none
+	// if claimN is 0. claims counts the handle's claims, and pending is
+	// the number of the pending one (0: none), for Stats, which times it
+	// from the first snapshot that saw it (seen, seenAt; under chanStats.mu):
+	// reading the clock on every claim would cost as much as the claim.
+	claimSeq uint64
+	claimN   uint64
+	claimErr error // the evict spout's, from a DropOldest claim: Commit returns it
+	claims   uint64
+	pending  atomic.Uint64
+	seen     uint64
+	seenAt   time.Time
 }
 
 func (s *chanStats) newHandle() *prodHandle {
@@ -75,10 +108,14 @@ func (s *chanStats) newHandle() *prodHandle {
 func (r *ring[T]) snapshot() Stats {
 	l := r.l
 	evicted := atomic.LoadUint64(&l.evicted)
+	skipped := atomic.LoadUint64(&l.skipped) // before padded: never ahead of it
+	padded := atomic.LoadUint64(&l.padded)
+	held := r.held()
 	head, tail := r.bounds()
 	st := Stats{
-		Pushed:    tail, // sequences start at 0
-		Popped:    head - evicted,
+		Pushed:    tail - padded, // sequences start at 0
+		Popped:    head - evicted - skipped - held,
+		Padded:    padded,
 		Evicted:   evicted,
 		PopWaits:  r.stats.popWaits.Load(),
 		Len:       r.length(),
@@ -87,9 +124,17 @@ func (r *ring[T]) snapshot() Stats {
 		Upgraded:  r.multi(),
 	}
 	r.stats.mu.Lock()
+	now := time.Now()
 	for _, h := range r.stats.handles {
 		st.Rejected += h.rejected.Load()
 		st.PushWaits += h.waits.Load()
+		if n := h.pending.Load(); n != 0 {
+			st.Claims++
+			if n != h.seen {
+				h.seen, h.seenAt = n, now
+			}
+			st.OldestClaim = max(st.OldestClaim, now.Sub(h.seenAt))
+		}
 	}
 	r.stats.mu.Unlock()
 	runtime.KeepAlive(r) // see ring.close

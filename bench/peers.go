@@ -13,6 +13,8 @@ var Impls = []Impl{
 	{"spillring-go", openSpillring(spillring.BackendGo)},
 	{"spillring-c-spinyield", openSpillringWait(spillring.BackendC, spillring.SpinYield(spillring.DefaultSpins))},
 	{"spillring-go-spinyield", openSpillringWait(spillring.BackendGo, spillring.SpinYield(spillring.DefaultSpins))},
+	{"spillring-c-pushbatch", openSpillringPushBatch(spillring.BackendC)},
+	{"spillring-go-pushbatch", openSpillringPushBatch(spillring.BackendGo)},
 	{"chan", openChan},
 	{"xsync", openXsync},
 	{"workiva", openWorkiva},
@@ -38,7 +40,7 @@ func openSpillring(backend spillring.Backend) func(Scenario) (ops, error) {
 func openSpillringWait(backend spillring.Backend, w spillring.WaitStrategy) func(Scenario) (ops, error) {
 	open := openChannel(backend, w)
 	return func(sc Scenario) (ops, error) {
-		if !sc.Cross {
+		if !sc.Cross || sc.Chunk > 0 {
 			return ops{}, ErrUnsupported
 		}
 		return open(sc)
@@ -52,6 +54,9 @@ func openChannel(backend spillring.Backend, w spillring.WaitStrategy) func(Scena
 			return ops{}, err
 		}
 		o := ops{close: func() { p.Close(); c.Close() }}
+		if sc.Chunk > 0 {
+			return chunkSpillring(sc, p, c, true)
+		}
 		if sc.Producers > 0 {
 			return mpSpillring(sc, p, c, o)
 		}

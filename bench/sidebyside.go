@@ -37,6 +37,7 @@ type Scenario struct {
 	Cross     bool // producer and consumer on two threads (pinned if SPSC)
 	Batch     bool // spillring and c11-loop move Batch items per call
 	Producers int  // MPSC: this many producer goroutines, unpinned; 0 for SPSC
+	Chunk     int  // claim scenarios: items per claim (or per PushBatch, PopBatch)
 
 	Spill      bool // a SpillRing scenario: one goroutine pushes into a full ring
 	SpoutChain bool // spills go through a spout chain, pushed Batch at a time
@@ -55,6 +56,8 @@ var Scenarios = []Scenario{
 	{Name: "mpsc2", Cross: true, Producers: 2},
 	{Name: "mpsc4", Cross: true, Producers: 4},
 	{Name: "mpsc2-batch256", Cross: true, Batch: true, Producers: 2},
+	{Name: "spsc-claim16", Cross: true, Chunk: ClaimChunk},
+	{Name: "mpsc2-claim16", Cross: true, Chunk: ClaimChunk, Producers: 2},
 	{Name: "spill-push", Spill: true},
 	{Name: "spout-batch", Spill: true, SpoutChain: true},
 }

@@ -11,7 +11,7 @@
  * its functions after these, so the two can be read side by side; Go's
  * "mp" prefix is C's "_mp" suffix:
  *	sr_push_spsc		tryPush (one item), pushBurst
- *	sr_push_mp		mpTryPush, mpPushBurst (claims with mpClaim, M1)
+ *	sr_push_mp, sr_claim_mp	mpTryPush, mpPushBurst, mpClaim (M1)
  *	sr_push_evict(_mp)	pushEvict, mpPushEvict (DropOldest)
  *	sr_free_slot(_mp)	freeSlot, mpFreeSlot
  *	sr_evict_owned		evictOwned (F3)
@@ -21,6 +21,10 @@
  *	sr_ready		mpReady (M3)
  *	sr_ready_at, sr_published_past, sr_drained
  *				readyAt, publishedPast, drained (F2)
+ *	sr_claim_n		tryClaim (K1, K3)
+ *	sr_commit_spsc, _mp	commit, mpCommit (K2, K3)
+ *	sr_pop_body (rc), sr_pop_held
+ *				readStep, readReady, readWin, takeHeld (K5)
  *
  * A translation unit may take a private copy with
  *	#define SR_API static
@@ -191,6 +195,24 @@ static inline uint64_t sr_run_rest(const struct sr_ring *r, uint64_t seq, uint64
 	return (s & 1) && rest < r->capacity ? rest : UINT64_MAX;
 }
 
+/* K4, Block/Reject: the stamp s of a run's start `seq` read as padding
+ * (SR_STAMP_PAD(x)): how many sequences past seq the padding covers, or
+ * UINT64_MAX if s is not padding starting at seq. */
+static inline uint64_t sr_pad_rest(const struct sr_ring *r, uint64_t seq, uint64_t s)
+{
+	return sr_run_rest(r, seq, s ^ (UINT64_C(1) << 63));
+}
+
+/* K4, Block/Reject: the consumer releases n padding sequences at head h
+ * (R2, which wakes producers as a pop does) and counts them. Relaxed
+ * store: only the consumer writes `skipped` under Block/Reject. */
+static void sr_skip_pad(struct sr_ring *r, uint64_t h, uint64_t n)
+{
+	atomic_store_explicit(&r->skipped, atomic_load_explicit(&r->skipped, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+	sr_publish_head(r, h + n);
+}
+
 /* Waiter's re-check of W1: seq_cst loads, after its seq_cst store of the
  * word. Any close bit lets the side go on and find out what it means. */
 static inline bool sr_can_go(const struct sr_ring *r, bool for_data)
@@ -211,10 +233,11 @@ static inline bool sr_can_go(const struct sr_ring *r, bool for_data)
 		if (sr_dist(h, atomic_load(&m->mp_start)) > 0)
 			return true;
 		s = atomic_load(sr_ring_stamp(r, h));
+		/* Padding at head (K4) is for the consumer to step over. */
 		if (r->backpressure == SR_DROP_OLDEST)
-			return s == SR_STAMP_FULL(h);
+			return s == SR_STAMP_FULL(h) || s == SR_STAMP_PAD(h);
 		/* The consumer waits only at the start of a run (M3). */
-		return sr_run_rest(r, h, s) != UINT64_MAX;
+		return sr_run_rest(r, h, s) != UINT64_MAX || sr_pad_rest(r, h, s) != UINT64_MAX;
 	}
 	/* head first: the tail read after it is no older, so t - h >= 0.
 	 * In MPSC mode (producers) t counts claims, which is what room is. */
@@ -382,7 +405,8 @@ static inline void sr_copy_out(const struct sr_ring *r, uint64_t seq, void *dst,
 }
 
 /* Block/Reject: push n items (up to n if partial) at our tail. Returns the
- * count or -EAGAIN; never 0 unless n is 0 or partial found no room. */
+ * count, -EAGAIN, or -EBUSY while our claim is pending (K1; n >= 1); never
+ * 0 unless n is 0 or partial found no room. */
 static int sr_push_spsc(struct sr_ring *r, const void *src, uint64_t n, bool partial)
 {
 	/* Relaxed: the producer is the only writer of tail. */
@@ -390,6 +414,10 @@ static int sr_push_spsc(struct sr_ring *r, const void *src, uint64_t n, bool par
 	uint64_t room = r->capacity - (t - r->head_cache);
 
 	if (room < n) {
+		/* K1: a pending claim set head_cache to leave no room, so we
+		 * find it here, off the fast path (claim_len shares the line). */
+		if (r->claim_len)
+			return -EBUSY;
 		/* A2: the consumer's reads of the slots it gave back (R2) are
 		 * done before we overwrite them. */
 		r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -407,10 +435,11 @@ static int sr_push_spsc(struct sr_ring *r, const void *src, uint64_t n, bool par
 	return sr_took(t, sr_published(r, t, t + n)); /* F1 */
 }
 
-/* Block/Reject in MPSC mode: claim n sequences (up to n if partial) by M1,
- * write them, publish them by M2. Same results as sr_push_spsc. head_cache
- * is not used: several producers would share it. */
-static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool partial)
+/* M1, Block/Reject in MPSC mode: claim n sequences (up to n if partial) at
+ * *tp. Returns how many: 0 if n is 0, or if there was no room for one
+ * (partial) or for all n (not partial). head_cache is not used: several
+ * producers would share it. */
+static inline uint64_t sr_claim_mp(struct sr_ring *r, uint64_t n, bool partial, uint64_t *tp)
 {
 	/* Acquire, as the CAS below on failure: the claim we read was made
 	 * after its producer saw a head that left room for it, so the head we
@@ -434,8 +463,6 @@ static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool parti
 			/* Full at the time head was read: tail, if stale, was
 			 * only lower then. */
 			if (!partial)
-				return -EAGAIN;
-			if (k == 0)
 				return 0;
 		} else {
 			k = n;
@@ -444,11 +471,25 @@ static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool parti
 			return 0;
 		/* M1: [t, t + k) is ours once tail moves from t. acq_rel: see
 		 * the load above; release so that a consumer whose A1 load
-		 * reads this tail then sees SR_MULTI (U2). */
+		 * reads this tail then sees SR_MULTI (U2), and (K3) so that a
+		 * claimer after a give-back writes the slots after us. */
 		if (atomic_compare_exchange_strong_explicit(&r->tail, &t, t + k, memory_order_acq_rel,
 							    memory_order_acquire))
 			break;
 	}
+	*tp = t;
+	return k;
+}
+
+/* Block/Reject in MPSC mode: claim n sequences (up to n if partial) by M1,
+ * write them, publish them by M2. Same results as sr_push_spsc (but never
+ * -EBUSY: claims in MPSC mode are per handle). */
+static int sr_push_mp(struct sr_ring *r, const void *src, uint64_t n, bool partial)
+{
+	uint64_t t, k = sr_claim_mp(r, n, partial, &t);
+
+	if (k == 0)
+		return partial || n == 0 ? 0 : -EAGAIN;
 	sr_copy_in(r, t, src, k);
 	sr_publish_stamps(r, t, k, false); /* M2 */
 	return sr_took(t, sr_published(r, t, t + k)); /* F1 */
@@ -486,7 +527,9 @@ static inline bool sr_evict_pause(struct sr_ring *r, unsigned *spins)
 
 /* DropOldest: make the slot of seq t free, evicting seq t - capacity if the
  * consumer has not won it (C1). Returns 1 if it evicted (and counts it), 0
- * if not, -1 if the consumer closed while the slot was not free. */
+ * if not, -EPIPE if the consumer closed while the slot was not free,
+ * -EBUSY if t is the first slot of our pending claim (K1: the claim leaves
+ * its stamp not free, so a push finds that only here, off the fast path). */
 static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
@@ -497,6 +540,8 @@ static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out,
 		 * copied the item out. */
 		if (atomic_load_explicit(stamp, memory_order_acquire) == SR_STAMP_FREE(t))
 			return 0;
+		if (r->claim_len)
+			return -EBUSY;
 		uint64_t h = t - r->capacity;
 		/* C1: winning head makes seq h ours; its slot holds our own
 		 * write, so copying it out needs no further ordering. seq_cst:
@@ -504,14 +549,16 @@ static inline int sr_free_slot(struct sr_ring *r, uint64_t t, void *evicted_out,
 		if (atomic_compare_exchange_strong(&r->head, &h, h + 1))
 			return sr_evict_owned(r, t - r->capacity, evicted_out, handed);
 		/* The consumer won h (C1) and is copying it out: its R3 is a
-		 * memcpy away, unless it was descheduled. */
+		 * memcpy away, unless it was descheduled (or holds h in a read
+		 * claim, K5). */
 		if (!sr_evict_pause(r, &spins))
-			return -1;
+			return -EPIPE;
 	}
 }
 
 /* DropOldest: push all n items, evicting as needed, and count the
- * evictions. Returns how many it took (F1: fewer after a close) or -EPIPE. */
+ * evictions. Returns how many it took (F1: fewer after a close), -EPIPE,
+ * or -EBUSY while our claim is pending (K1). */
 static int sr_push_evict(struct sr_ring *r, const void *src, uint64_t n, void *evicted_out, bool *handed)
 {
 	uint64_t t0 = atomic_load_explicit(&r->tail, memory_order_relaxed), t = t0;
@@ -520,8 +567,11 @@ static int sr_push_evict(struct sr_ring *r, const void *src, uint64_t n, void *e
 	for (uint64_t i = 0; i < n; i++, t++) {
 		int e = sr_free_slot(r, t, evicted_out, handed);
 
-		if (e < 0)
+		if (e < 0) {
+			if (e == -EBUSY)
+				return -EBUSY; /* K1: only at t0, before anything */
 			break;
+		}
 		evicted += (uint64_t)e;
 		memcpy(sr_ring_slot(r, t), (const char *)src + i * r->elem_size, r->elem_size);
 		/* M2 ("holds t"): the consumer learns of the item through R1
@@ -543,7 +593,9 @@ static int sr_push_evict(struct sr_ring *r, const void *src, uint64_t n, void *e
 /* DropOldest in MPSC mode: make the slot of seq t free. It may evict seq
  * h = t - capacity only once its stamp reads SR_STAMP_FULL(h): h's producer
  * (any producer) has written it, and the acquire makes the slot's contents
- * ours to copy out. Returns as sr_free_slot. */
+ * ours to copy out. SR_STAMP_PAD(h) (K4) is won the same way, but it is no
+ * item: nothing is evicted or copied, and it counts as skipped. Returns as
+ * sr_free_slot (never -EBUSY). */
 static inline int sr_free_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_out, bool *handed)
 {
 	_Atomic uint64_t *stamp = sr_ring_stamp(r, t);
@@ -557,22 +609,28 @@ static inline int sr_free_slot_mp(struct sr_ring *r, uint64_t t, void *evicted_o
 
 		if (s == SR_STAMP_FREE(t))
 			return 0;
-		if (s == SR_STAMP_FULL(h)) {
+		if (s == SR_STAMP_FULL(h) || s == SR_STAMP_PAD(h)) {
 			uint64_t e = h;
 
 			/* C1: only t's producer evicts h, and only from head
 			 * == h; the consumer wins h only after reading the
 			 * same full stamp. seq_cst: F3 follows. */
-			if (atomic_compare_exchange_strong(&r->head, &e, h + 1))
-				return sr_evict_owned(r, h, evicted_out, handed);
+			if (atomic_compare_exchange_strong(&r->head, &e, h + 1)) {
+				if (s == SR_STAMP_FULL(h))
+					return sr_evict_owned(r, h, evicted_out, handed);
+				/* K4: padding, released (no F3: not an item). */
+				atomic_fetch_add_explicit(&r->skipped, 1, memory_order_relaxed);
+				return 0;
+			}
 			/* e > h: the consumer owns h and frees it next (R3).
 			 * e < h: older items are still being popped or
 			 * evicted by their own producers. */
 		}
 		/* Otherwise h's producer has not written it yet: it is as far
-		 * as one memcpy from doing so, unless it was descheduled. */
+		 * as one memcpy from doing so, unless it was descheduled (or
+		 * its claim is pending, K3). */
 		if (!sr_evict_pause(r, &spins))
-			return -1;
+			return -EPIPE;
 	}
 }
 
@@ -684,15 +742,30 @@ SR_API int sr_ring_push_burst(struct sr_ring *r, const void *elems, unsigned n)
 
 /* sr_avail's answer once it sees SR_MULTI: leave tail alone, use M3. */
 #define SR_AVAIL_MULTI UINT64_MAX
+/* Its answer while a read claim is pending or DropOldest holds items (K5). */
+#define SR_AVAIL_HELD (UINT64_MAX - 1)
+
+/* K5: a read claim is pending, or DropOldest holds items a read claim won
+ * and did not release, [read_start, read_end). */
+static inline bool sr_consumer_busy(const struct sr_ring *r)
+{
+	return (r->read_len | (r->read_start ^ r->read_end)) != 0;
+}
 
 /* Items ready past h, refreshing tail_cache only when the cached view has
  * fewer than `want`. Under DropOldest h may be past tail (a batch evicted
- * its own unpublished items): that reads as empty. */
-static inline uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want)
+ * its own unpublished items): that reads as empty. held_first: K5's check,
+ * which costs the fast path nothing, since a read claim made on this path
+ * leaves tail_cache at head (Block/Reject: until it has been released) or
+ * below it (DropOldest: head only grows), so that every pop comes here. */
+static inline __attribute__((always_inline)) uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want,
+								bool held_first)
 {
 	int64_t avail = sr_dist(h, r->tail_cache);
 
 	if (avail < (int64_t)want) {
+		if (held_first && sr_consumer_busy(r))
+			return SR_AVAIL_HELD;
 		/* A1: the producer wrote the slots below tail before R1. */
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 		/* U2: that tail may count MPSC claims. Every claim was made
@@ -707,19 +780,43 @@ static inline uint64_t sr_avail(struct sr_ring *r, uint64_t h, uint64_t want)
 	return avail > 0 ? (uint64_t)avail : 0;
 }
 
-/* M3: how many of the `want` sequences from h are ready, in order. ms is
- * mp_start: Block/Reject sequences below it were published by R1 before U1
- * and have no stamps. DropOldest stamps every item (M2), and its consumer
- * claims only what it read as full, on either side of mp_start. */
-static inline uint64_t sr_ready(struct sr_ring *r, uint64_t h, uint64_t ms, uint64_t want)
+/* M3: how many of the `want` (>= 1) sequences from *hp are ready, in
+ * order. ms is mp_start: Block/Reject sequences below it were published by
+ * R1 before U1 and have no stamps. DropOldest stamps every item (M2), and
+ * its consumer claims only what it read as full, on either side of
+ * mp_start. K4: padding at head is released on the way, which moves head
+ * (and *hp with it); padding past head ends the count, so what lies before
+ * it goes out first. */
+static inline uint64_t sr_ready(struct sr_ring *r, uint64_t *hp, uint64_t ms, uint64_t want)
 {
-	uint64_t n = 0, end;
+	uint64_t h = *hp, n = 0, end;
 
 	if (r->backpressure == SR_DROP_OLDEST) {
-		/* M3: acquire, pairs with the producer's M2 release. */
-		while (n < want && atomic_load_explicit(sr_ring_stamp(r, h + n), memory_order_acquire) ==
-					   SR_STAMP_FULL(h + n))
-			n++;
+		while (n < want) {
+			/* M3: acquire, pairs with the producer's M2 release. */
+			uint64_t s = atomic_load_explicit(sr_ring_stamp(r, h + n), memory_order_acquire), e = h;
+
+			if (s == SR_STAMP_FULL(h + n)) {
+				n++;
+				continue;
+			}
+			if (n > 0 || s != SR_STAMP_PAD(h))
+				break;
+			/* K4: padding at head, won by C1 and freed by R3 like
+			 * an item (nothing to copy), and counted. A failed CAS
+			 * means a producer won it, or evicted past it: go on
+			 * from the head it left. */
+			if (atomic_compare_exchange_strong_explicit(&r->head, &e, h + 1, memory_order_acq_rel,
+								    memory_order_acquire)) {
+				atomic_store_explicit(sr_ring_stamp(r, h), SR_STAMP_FREE(h + r->capacity),
+						      memory_order_release);
+				/* An RMW: producers count the padding they win. */
+				atomic_fetch_add_explicit(&r->skipped, 1, memory_order_relaxed);
+				e = h + 1;
+			}
+			h = e;
+		}
+		*hp = h;
 		return n;
 	}
 	/* Block/Reject: tail_cache is a run's start at or past h (M3). */
@@ -729,23 +826,91 @@ static inline uint64_t sr_ready(struct sr_ring *r, uint64_t h, uint64_t ms, uint
 	if (sr_dist(end, ms) > 0)
 		end = ms;
 	while (sr_dist(h, end) < (int64_t)want) {
-		/* M3: acquire, pairs with the run's M2 release. */
-		uint64_t rest = sr_run_rest(r, end, atomic_load_explicit(sr_ring_stamp(r, end), memory_order_acquire));
+		/* M3: acquire, pairs with the run's M2 release (K3: or the
+		 * padding's). */
+		uint64_t s = atomic_load_explicit(sr_ring_stamp(r, end), memory_order_acquire);
+		uint64_t rest = sr_run_rest(r, end, s);
 
-		if (rest == UINT64_MAX)
+		if (rest != UINT64_MAX) {
+			end += rest + 1;
+			continue;
+		}
+		if (end != h || (rest = sr_pad_rest(r, end, s)) == UINT64_MAX)
 			break;
-		end += rest + 1;
+		/* K4: padding at head: release it (R2) and go on after it. */
+		sr_skip_pad(r, h, rest + 1);
+		h = end = h + rest + 1;
 	}
 	r->tail_cache = end;
+	*hp = h;
 	n = (uint64_t)sr_dist(h, end);
 	return n < want ? n : want;
 }
 
-/* Hands [h, h + n), ready, to dst. Block/Reject: R2. DropOldest: C1 first;
- * false (h refreshed) if a producer evicted part of it meanwhile. */
-static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, uint64_t n)
+/* Consumer-private words that sr_ring_len reads from any thread
+ * (read_start, read_end): the consumer reads them plainly and writes them
+ * with relaxed atomic stores, a plain store on every CPU we know. */
+#define sr_priv_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define sr_priv_load(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+/* c->flags (the API's): the side whose claim is pending on c, and the mode
+ * it was made in. */
+#define SR_CLAIM_PRODUCER 1u
+#define SR_CLAIM_CONSUMER 2u
+#define SR_CLAIM_MP 4u
+
+/* A claim of [seq, seq + k) on c: at most two spans, split where the run
+ * wraps around the end of the slot array. */
+static void sr_claim_set(const struct sr_ring *r, struct sr_claim *c, uint64_t seq, uint64_t k, uint32_t flags)
+{
+	uint64_t first = r->capacity - (seq & r->mask);
+
+	if (first > k)
+		first = k;
+	c->span[0] = sr_ring_slot(r, seq);
+	c->len[0] = (uint32_t)first;
+	c->span[1] = k > first ? sr_ring_slot(r, 0) : NULL;
+	c->len[1] = (uint32_t)(k - first);
+	c->n = (uint32_t)k;
+	c->flags = flags;
+	c->seq = seq;
+}
+
+/* The claim on c is over (seq stays, for the caller's records). */
+static void sr_claim_end(struct sr_claim *c)
+{
+	c->span[0] = c->span[1] = NULL;
+	c->len[0] = c->len[1] = 0;
+	c->n = 0;
+	c->flags = 0;
+}
+
+/* K5: a read claim of [h, h + n), ready (and under DropOldest won). */
+static inline void sr_read_claimed(struct sr_ring *r, struct sr_claim *c, uint64_t h, uint64_t n)
+{
+	sr_claim_set(r, c, h, n, SR_CLAIM_CONSUMER);
+	r->read_len = n;
+}
+
+/* DropOldest: R3 for [h, h + n), which the consumer won (C1) and is done
+ * with. */
+static void sr_free_won(struct sr_ring *r, uint64_t h, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		atomic_store_explicit(sr_ring_stamp(r, h + i), SR_STAMP_FREE(h + i + r->capacity),
+				      memory_order_release);
+}
+
+/* Hands [h, h + n), ready, to dst, or (K5) to the read claim rc without
+ * copying. Block/Reject: R2 (a read claim: at its release). DropOldest: C1
+ * first; false (h refreshed) if a producer evicted part of it meanwhile. */
+static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, struct sr_claim *rc, uint64_t n)
 {
 	if (r->backpressure != SR_DROP_OLDEST) {
+		if (rc) {
+			sr_read_claimed(r, rc, *h, n);
+			return true;
+		}
 		sr_copy_out(r, *h, dst, n);
 		sr_publish_head(r, *h + n);
 		return true;
@@ -755,27 +920,31 @@ static inline bool sr_take(struct sr_ring *r, uint64_t *h, void *dst, uint64_t n
 	if (!atomic_compare_exchange_strong_explicit(&r->head, h, *h + n, memory_order_acq_rel,
 						     memory_order_acquire))
 		return false;
+	if (rc) {
+		/* Won: no producer evicts them while they are read (K5). */
+		sr_read_claimed(r, rc, *h, n);
+		return true;
+	}
 	sr_copy_out(r, *h, dst, n);
 	/* R3: the copy-out is done, the producers may reuse the slots (A3). */
-	for (uint64_t i = 0; i < n; i++)
-		atomic_store_explicit(sr_ring_stamp(r, *h + i), SR_STAMP_FREE(*h + i + r->capacity),
-				      memory_order_release);
+	sr_free_won(r, *h, n);
 	return true;
 }
 
 /* F2, consumer: is the item of sequence h (head) published? seq_cst loads,
- * after the seq_cst load that saw SR_CLOSED_PRODUCER. */
+ * after the seq_cst load that saw SR_CLOSED_PRODUCER. Padding at head (K4)
+ * counts: the consumer steps over it before it may seal. */
 static bool sr_ready_at(struct sr_ring *r, uint64_t h)
 {
 	if (atomic_load(&r->state) & SR_MULTI) {
 		uint64_t s = atomic_load(sr_ring_stamp(r, h));
 
 		if (r->backpressure == SR_DROP_OLDEST)
-			return s == SR_STAMP_FULL(h);
+			return s == SR_STAMP_FULL(h) || s == SR_STAMP_PAD(h);
 		/* Below mp_start R1 published it; below tail_cache a run. */
 		if (sr_dist(h, atomic_load(&r->mp_start)) > 0 || sr_dist(h, r->tail_cache) > 0)
 			return true;
-		return sr_run_rest(r, h, s) != UINT64_MAX;
+		return sr_run_rest(r, h, s) != UINT64_MAX || sr_pad_rest(r, h, s) != UINT64_MAX;
 	}
 	int64_t d = sr_dist(h, atomic_load(&r->tail));
 	return d > 0 && (uint64_t)d <= r->capacity; /* past it: head passed tail */
@@ -783,7 +952,8 @@ static bool sr_ready_at(struct sr_ring *r, uint64_t h)
 
 /* F2, consumer, MPSC: is a sequence claimed past h published (a run start,
  * or a DropOldest item)? Such a push succeeded before the close and waits
- * behind a claim still in flight. One stamp per claimed sequence, once. */
+ * behind a claim still in flight. One stamp per claimed sequence, once.
+ * Padding (K4) is not published: it decodes as neither. */
 static bool sr_published_past(struct sr_ring *r, uint64_t h)
 {
 	uint64_t t = atomic_load(&r->tail);
@@ -821,9 +991,9 @@ static bool sr_drained(struct sr_ring *r)
 	}
 }
 
-/* MPSC mode: pop `want` items (up to `want` if partial) by M3. Same results
- * as sr_pop_n. */
-static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
+/* MPSC mode: pop `want` (>= 1) items (up to `want` if partial) by M3, or
+ * read-claim them (rc). Same results as sr_pop_n. */
+static int sr_pop_mp(struct sr_ring *r, void *dst, struct sr_claim *rc, uint64_t want, bool partial)
 {
 	bool drop = r->backpressure == SR_DROP_OLDEST;
 	uint64_t ms, h, n;
@@ -837,7 +1007,7 @@ static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	 * producers move it too, and C1 settles who owns what. */
 	h = atomic_load_explicit(&r->head, drop ? memory_order_acquire : memory_order_relaxed);
 	for (;;) {
-		n = sr_ready(r, h, ms, want);
+		n = sr_ready(r, &h, ms, want);
 		if (n == 0) {
 			/* Closed and drained only by F2: SR_CLOSED_PRODUCER
 			 * seen (seq_cst), then nothing to take, then a seal. */
@@ -845,20 +1015,29 @@ static int sr_pop_mp(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 				return partial ? 0 : -EAGAIN;
 			if (drop)
 				h = atomic_load_explicit(&r->head, memory_order_acquire);
-			if (sr_ready(r, h, ms, 1))
+			if (sr_ready(r, &h, ms, 1))
 				continue;
 			return sr_drained(r) ? -EPIPE : partial ? 0 : -EAGAIN;
 		}
 		if (n < want && !partial)
 			return -EAGAIN;
-		if (sr_take(r, &h, dst, n))
+		if (sr_take(r, &h, dst, rc, n)) {
+			if (rc)
+				rc->flags |= SR_CLAIM_MP; /* its release leaves tail_cache alone */
 			return (int)n;
+		}
 	}
 }
 
-/* Pop `want` items (up to `want` if partial): count, 0 (partial, empty),
- * -EAGAIN or -EPIPE. */
-static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
+static int sr_pop_held(struct sr_ring *r, void *dst, struct sr_claim *rc, uint64_t want, bool partial);
+
+/* sr_pop_n's body, for a pop (dst) or a read claim (rc): count, 0
+ * (partial, empty), -EAGAIN, -EPIPE, or (held_first) -EBUSY. Always
+ * inlined, so that a pop's copy has rc folded away. held_first: a pending
+ * read claim or held items (K5) go first, found where the path looks
+ * anyway: on the slow path of a closed or MPSC ring, or in sr_avail. */
+static inline __attribute__((always_inline)) int sr_pop_body(struct sr_ring *r, void *dst, struct sr_claim *rc,
+							      uint64_t want, bool partial, bool held_first)
 {
 	bool drop = r->backpressure == SR_DROP_OLDEST;
 	uint32_t c;
@@ -869,12 +1048,15 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	 * for both keeps the SPSC path as it was. */
 	c = atomic_load_explicit(&r->state, memory_order_relaxed);
 	if (c) {
+		/* K5: held items lie below any seal; they go out first. */
+		if (held_first && sr_consumer_busy(r))
+			return sr_pop_held(r, dst, rc, want, partial);
 		/* Sealed (F2): nothing past the seal is ever popped. Only we
 		 * seal, so our own seal is what this load can see. */
 		if ((c & SR_CLOSED_CONSUMER) || ((c & SR_CLOSED_PRODUCER) && sr_sealed(r)))
 			return -EPIPE;
 		if (c & SR_MULTI)
-			return want ? sr_pop_mp(r, dst, want, partial) : 0;
+			return want ? sr_pop_mp(r, dst, rc, want, partial) : 0;
 	}
 	if (want == 0)
 		return 0;
@@ -882,22 +1064,25 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 	 * producer moves it too, and the CAS below settles who owns what. */
 	h = atomic_load_explicit(&r->head, drop ? memory_order_acquire : memory_order_relaxed);
 	for (;;) {
-		n = sr_avail(r, h, want);
-		if (n == SR_AVAIL_MULTI)
-			return sr_pop_mp(r, dst, want, partial);
+		n = sr_avail(r, h, want, held_first);
+		if (n >= SR_AVAIL_HELD) {
+			if (n == SR_AVAIL_HELD)
+				return sr_pop_held(r, dst, rc, want, partial);
+			return sr_pop_mp(r, dst, rc, want, partial);
+		}
 		if (n == 0) {
 			/* F2: SR_CLOSED_PRODUCER seen (seq_cst), then a tail
 			 * read after it, then a seal if that is still empty. */
 			c = atomic_load(&r->state);
 			if (c & SR_MULTI)
-				return sr_pop_mp(r, dst, want, partial);
+				return sr_pop_mp(r, dst, rc, want, partial);
 			if (!(c & SR_CLOSED_PRODUCER))
 				return partial ? 0 : -EAGAIN;
 			/* A1, then U2 (no upgrade follows a close, but the
 			 * rule costs nothing here). */
 			uint64_t t = atomic_load(&r->tail);
 			if (atomic_load_explicit(&r->state, memory_order_acquire) & SR_MULTI)
-				return sr_pop_mp(r, dst, want, partial);
+				return sr_pop_mp(r, dst, rc, want, partial);
 			if (sr_dist(h, t) > 0 && (uint64_t)sr_dist(h, t) <= r->capacity) {
 				r->tail_cache = t;
 				continue;
@@ -910,9 +1095,62 @@ static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
 			return -EAGAIN;
 		if (n > want)
 			n = want;
-		if (sr_take(r, &h, dst, n))
+		if (sr_take(r, &h, dst, rc, n)) {
+			/* K5: a read claim sends every pop to sr_avail's
+			 * check: tail_cache at head, or below it (DropOldest:
+			 * head is h + n, or past it after evictions). A lower
+			 * tail_cache is only a staler one (SPSC mode: this
+			 * path consumes only below mp_start, U2). */
+			if (rc)
+				r->tail_cache = drop ? h + n : h;
 			return (int)n;
+		}
 	}
+}
+
+/* K5: the slow path of every pop and read claim while a read claim is
+ * pending (-EBUSY), or while DropOldest holds items that a read claim won
+ * and did not release, [read_start, read_end): those go out first, before
+ * anything at head, also after the producer side closed (they lie below
+ * any seal, and the consumer seals only once they are gone). */
+static int sr_pop_held(struct sr_ring *r, void *dst, struct sr_claim *rc, uint64_t want, bool partial)
+{
+	uint64_t start = r->read_start, held = r->read_end - start, k;
+
+	if (atomic_load_explicit(&r->state, memory_order_relaxed) & SR_CLOSED_CONSUMER)
+		return -EPIPE;
+	if (r->read_len)
+		return -EBUSY;
+	if (want == 0)
+		return 0;
+	k = want < held ? want : held;
+	if (rc) {
+		sr_read_claimed(r, rc, start, k);
+		return (int)k;
+	}
+	if (k < want && !partial) {
+		/* bulk: all want or nothing, so the rest from head first; a
+		 * closed and drained rest is still short of want. */
+		int rest = sr_pop_body(r, (char *)dst + k * r->elem_size, NULL, want - k, false, false);
+
+		/* That refreshed tail_cache: below head again, so that pops
+		 * keep coming here while items are held (DropOldest, the only
+		 * mode with held items, reads tail_cache only in SPSC mode). */
+		r->tail_cache = r->read_end;
+		if (rest < 0)
+			return rest == -EPIPE ? -EAGAIN : rest;
+	}
+	sr_copy_out(r, start, dst, k);
+	sr_free_won(r, start, k); /* R3 */
+	sr_priv_store(&r->read_start, start + k);
+	return !partial ? (int)want : (int)k;
+}
+
+/* Pop `want` items (up to `want` if partial): count, 0 (partial, empty),
+ * -EAGAIN, -EPIPE, or -EBUSY while a read claim is pending. */
+static int sr_pop_n(struct sr_ring *r, void *dst, uint64_t want, bool partial)
+{
+	return sr_pop_body(r, dst, NULL, want, partial, true);
 }
 
 SR_API int sr_ring_try_pop(struct sr_ring *r, void *out)
@@ -946,6 +1184,291 @@ SR_API int sr_ring_pop_burst(struct sr_ring *r, void *out, unsigned n)
 	return sr_pop_n(r, out, n, true);
 }
 
+/* --- Claim and commit (K1-K6) --- */
+
+/* K1, Block/Reject: up to n slots at our tail, with the room a push finds
+ * (head_cache, refreshed by A2 when short). Returns how many, 0 if full. */
+static inline uint64_t sr_claim_spsc(struct sr_ring *r, uint64_t n, uint64_t *tp)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t room = r->capacity - (t - r->head_cache);
+
+	if (room < n) {
+		/* A2: as sr_push_spsc. */
+		r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+		room = r->capacity - (t - r->head_cache);
+	}
+	*tp = t;
+	return room < n ? room : n;
+}
+
+/* K1, DropOldest: n (<= capacity) slots at our tail, each made free as
+ * sr_push_evict does (A3, or C1 and an eviction, counted). Returns how
+ * many: fewer (0) if the consumer closed meanwhile. */
+static uint64_t sr_claim_evict(struct sr_ring *r, uint64_t n, uint64_t *tp)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed), evicted = 0, i;
+	bool handed = false;
+
+	for (i = 0; i < n; i++) {
+		int e = sr_free_slot(r, t + i, NULL, &handed);
+
+		if (e < 0)
+			break;
+		evicted += (uint64_t)e;
+	}
+	if (evicted)
+		atomic_store_explicit(&r->evicted, atomic_load_explicit(&r->evicted, memory_order_relaxed) + evicted,
+				      memory_order_relaxed);
+	/* K1: while the claim is pending, stamp(t) reads as not free, so a
+	 * push of ours fails A3's check there and finds claim_len in
+	 * sr_free_slot, off its fast path. Relaxed: in SPSC mode stamps are
+	 * the producer's to read, and the commit overwrites this one (R3-like
+	 * release) before anyone else may. */
+	if (i)
+		atomic_store_explicit(sr_ring_stamp(r, t), SR_STAMP_FULL(t - r->capacity), memory_order_relaxed);
+	*tp = t;
+	return i;
+}
+
+/* K3, DropOldest: n (<= capacity) sequences claimed by fetch_add (M1),
+ * each slot made free as sr_push_evict_mp does. Returns how many: fewer
+ * (0) if the consumer closed meanwhile (nobody reads the rest). */
+static uint64_t sr_claim_evict_mp(struct sr_ring *r, uint64_t n, uint64_t *tp)
+{
+	/* M1. Release: a consumer whose A1 load reads this tail then sees
+	 * SR_MULTI (U2). */
+	uint64_t t = atomic_fetch_add_explicit(&r->tail, n, memory_order_acq_rel), evicted = 0, i;
+	bool handed = false;
+
+	for (i = 0; i < n; i++) {
+		int e = sr_free_slot_mp(r, t + i, NULL, &handed);
+
+		if (e < 0)
+			break;
+		evicted += (uint64_t)e;
+	}
+	if (evicted)
+		atomic_fetch_add_explicit(&r->evicted, evicted, memory_order_relaxed);
+	*tp = t;
+	return i;
+}
+
+/* K1, K3: claim up to n slots, waiting (Block) while none is free. */
+static int sr_claim_n(struct sr_ring *r, struct sr_claim *c, unsigned n, bool wait)
+{
+	bool drop = r->backpressure == SR_DROP_OLDEST;
+	uint32_t spun = 0;
+
+	if (!c || n == 0)
+		return -EINVAL;
+	if (c->n)
+		return -EBUSY;
+	if (n > r->capacity)
+		n = (unsigned)r->capacity; /* the spans may not overlap */
+	for (;;) {
+		uint32_t st = sr_push_state(r);
+		uint64_t t, k;
+
+		if (st & SR_CLOSED_MASK)
+			return -EPIPE; /* K6 */
+		if (st & SR_MULTI) {
+			/* K3: the handle is the claim's only record. */
+			k = drop ? sr_claim_evict_mp(r, n, &t) : sr_claim_mp(r, n, true, &t);
+			if (k) {
+				sr_claim_set(r, c, t, k, SR_CLAIM_PRODUCER | SR_CLAIM_MP);
+				return (int)k;
+			}
+		} else {
+			/* K1: one claim or push at a time. */
+			if (r->claim_len)
+				return -EBUSY;
+			k = drop ? sr_claim_evict(r, n, &t) : sr_claim_spsc(r, n, &t);
+			if (k) {
+				r->claim_len = k;
+				/* Block/Reject: no room for a push until the commit
+				 * (sr_push_spsc then finds claim_len). t - capacity
+				 * is still a lower bound of head, as head_cache must
+				 * be (DropOldest: the stamp does it, sr_claim_evict). */
+				if (!drop)
+					r->head_cache = t - r->capacity;
+				sr_claim_set(r, c, t, k, SR_CLAIM_PRODUCER);
+				return (int)k;
+			}
+		}
+		if (drop)
+			return -EPIPE; /* DropOldest never waits: the consumer closed */
+		if (!wait)
+			return -EAGAIN;
+		if (r->backpressure == SR_REJECT)
+			return -ENOBUFS;
+		sr_wait_step(r, false, &spun);
+	}
+}
+
+SR_API int sr_ring_claim(struct sr_ring *r, struct sr_claim *c, unsigned n)
+{
+	return sr_claim_n(r, c, n, true);
+}
+
+SR_API int sr_ring_try_claim(struct sr_ring *r, struct sr_claim *c, unsigned n)
+{
+	return sr_claim_n(r, c, n, false);
+}
+
+/* K2, SPSC: publish the first k of the n claimed at t. */
+static int sr_commit_spsc(struct sr_ring *r, uint64_t t, uint64_t n, uint64_t k)
+{
+	if (r->backpressure == SR_DROP_OLDEST) {
+		uint64_t i;
+
+		/* M2 per item, as sr_push_evict does. */
+		for (i = 0; i < k; i++)
+			atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_FULL(t + i), memory_order_release);
+		/* The claim made the rest's slots ours: free for the next
+		 * claim or push at these sequences (A3). */
+		for (; i < n; i++)
+			atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_FREE(t + i), memory_order_release);
+	}
+	r->claim_len = 0;
+	/* The claim found room for n: head was at least t + n - capacity,
+	 * a lower bound that leaves room for the rest of the claim again. */
+	if (r->backpressure != SR_DROP_OLDEST)
+		r->head_cache = t + n - r->capacity;
+	if (k == 0)
+		return 0;
+	sr_publish_tail(r, t + k);
+	return sr_took(t, sr_published(r, t, t + k)); /* F1 */
+}
+
+/* K3, MPSC: publish the first k of the n claimed at t; give the rest back
+ * (Block/Reject, while no later claim exists) or make it padding. */
+static int sr_commit_mp(struct sr_ring *r, uint64_t t, uint64_t n, uint64_t k)
+{
+	bool drop = r->backpressure == SR_DROP_OLDEST;
+	uint64_t e = t + n;
+
+	if (k < n) {
+		if (drop) {
+			/* padded first: the consumer counts what it skips
+			 * after it read the stamps below. */
+			atomic_fetch_add_explicit(&r->padded, n - k, memory_order_relaxed);
+			for (uint64_t i = k; i < n; i++)
+				atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_PAD(t + i), sr_stamp_order(r));
+		} else if (atomic_compare_exchange_strong(&r->tail, &e, t + k)) {
+			/* Given back, and no stamp past t + k was written in
+			 * this lap. seq_cst: the W1 load of prod_wait follows
+			 * (room for a waiting producer); release: the next
+			 * claimer of these slots writes them after us. */
+			if (sr_sleeps(r))
+				sr_wake(r, &r->prod_wait);
+		} else {
+			/* A later claim exists: one stamp at the run start
+			 * t + k names the padding's end. seq_cst (more than
+			 * release): with k = 0 the W1 load of cons_wait in
+			 * sr_publish_stamps follows it directly. */
+			atomic_fetch_add_explicit(&r->padded, n - k, memory_order_relaxed);
+			atomic_store_explicit(sr_ring_stamp(r, t + k), SR_STAMP_PAD(t + n - 1), sr_stamp_order(r));
+		}
+	}
+	if (drop)
+		for (uint64_t i = 0; i < k; i++)
+			atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_FULL(t + i), sr_stamp_order(r));
+	sr_publish_stamps(r, t, k, drop); /* M2, and W1's wake */
+	if (k == 0)
+		return 0;
+	return sr_took(t, sr_published(r, t, t + k)); /* F1 */
+}
+
+SR_API int sr_ring_commit(struct sr_ring *r, struct sr_claim *c, unsigned k)
+{
+	bool gone;
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	if (c->n == 0 || !(c->flags & SR_CLAIM_PRODUCER))
+		return -ENOENT;
+	if (k > c->n)
+		return -EINVAL;
+	/* K6: a commit that finds either side closed is a push after a close:
+	 * it takes nothing, and the claim ends as an abort, which leaves every
+	 * mode's words consistent. A close that lands during the commit is
+	 * settled by F1/F2 as for any push. */
+	gone = atomic_load_explicit(&r->state, memory_order_relaxed) & SR_CLOSED_MASK;
+	if (gone)
+		k = 0;
+	rc = c->flags & SR_CLAIM_MP ? sr_commit_mp(r, c->seq, c->n, k) : sr_commit_spsc(r, c->seq, c->n, k);
+	sr_claim_end(c);
+	return gone ? -EPIPE : rc;
+}
+
+/* K5: read-claim up to n ready items, waiting while none is. */
+static int sr_read_claim_n(struct sr_ring *r, struct sr_claim *c, unsigned n, bool wait)
+{
+	uint32_t spun = 0;
+	int rc;
+
+	if (!c || n == 0)
+		return -EINVAL;
+	if (c->n)
+		return -EBUSY;
+	if (n > r->capacity)
+		n = (unsigned)r->capacity;
+	/* Partial, as a burst: 0 is empty (not drained, or not yet sealed). */
+	while ((rc = sr_pop_body(r, NULL, c, n, true, true)) == 0) {
+		if (!wait)
+			return -EAGAIN;
+		sr_wait_step(r, true, &spun);
+	}
+	return rc;
+}
+
+SR_API int sr_ring_read_claim(struct sr_ring *r, struct sr_claim *c, unsigned n)
+{
+	return sr_read_claim_n(r, c, n, true);
+}
+
+SR_API int sr_ring_try_read_claim(struct sr_ring *r, struct sr_claim *c, unsigned n)
+{
+	return sr_read_claim_n(r, c, n, false);
+}
+
+SR_API int sr_ring_read_release(struct sr_ring *r, struct sr_claim *c, unsigned k)
+{
+	if (!c)
+		return -EINVAL;
+	if (c->n == 0 || !(c->flags & SR_CLAIM_CONSUMER))
+		return -ENOENT;
+	if (k > c->n)
+		return -EINVAL;
+	if (r->backpressure == SR_DROP_OLDEST) {
+		/* R3 for the first k; the rest stays held, before anything at
+		 * head (K5). A claim of fresh items (none were held) makes the
+		 * range; one of held items shrinks it from the front. Start
+		 * first: sr_ring_len, between the stores, sees an empty range
+		 * (end at or below start), never a long one. */
+		bool fresh = r->read_start == r->read_end;
+
+		sr_free_won(r, c->seq, k);
+		sr_priv_store(&r->read_start, c->seq + k);
+		if (fresh)
+			sr_priv_store(&r->read_end, c->seq + c->n);
+	} else {
+		/* R2; the rest stays in the ring. A claim made in SPSC mode
+		 * keeps tail_cache at head, which is where its pops now start:
+		 * no lower (M3 and Go's readers expect tail_cache >= head
+		 * under Block/Reject), and the next pop refreshes it. */
+		if (!(c->flags & SR_CLAIM_MP))
+			r->tail_cache = c->seq + k;
+		if (k)
+			sr_publish_head(r, c->seq + k);
+	}
+	r->read_len = 0;
+	sr_claim_end(c);
+	return 0;
+}
+
 /* --- MPSC --- */
 
 SR_API int sr_ring_add_producer(struct sr_ring *r)
@@ -953,6 +1476,11 @@ SR_API int sr_ring_add_producer(struct sr_ring *r)
 	/* Relaxed: the CAS below validates it. */
 	uint32_t p = atomic_load_explicit(&r->producers, memory_order_relaxed);
 
+	/* K1: a pending claim is a push in flight, which U1 must not have.
+	 * Before the upgrade only the sole producer calls this, so
+	 * claim_len is its own word; after it, claim_len stays 0. */
+	if (!(atomic_load_explicit(&r->state, memory_order_relaxed) & SR_MULTI) && r->claim_len)
+		return -EBUSY;
 	do {
 		/* 0: every producer has closed; the side never reopens. The
 		 * caller's own reference keeps p >= 1 unless it was misused. */
@@ -1016,7 +1544,11 @@ SR_API uint32_t sr_ring_closed(const struct sr_ring *r)
 }
 
 /* A snapshot. In MPSC mode tail counts claimed sequences, some of which
- * may not be published yet: they count as in the ring. */
+ * may not be published yet: they count as in the ring. Padding not yet
+ * released (K4: padded - skipped) does not; the rest of a partly released
+ * DropOldest read claim (K5: [read_start, read_end), below head) does. A
+ * pending read claim's items count under Block/Reject (head has not moved)
+ * but not under DropOldest (won, and held only from the release on). */
 SR_API uint64_t sr_ring_len(const struct sr_ring *r)
 {
 	struct sr_ring *m = (struct sr_ring *)r;
@@ -1025,11 +1557,22 @@ SR_API uint64_t sr_ring_len(const struct sr_ring *r)
 	 * tail for a moment, and pops between the loads can overshoot. */
 	uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&m->tail, memory_order_acquire);
-	int64_t d = sr_dist(h, t);
+	/* skipped before padded: both only grow, and padding is counted in
+	 * padded before it can be skipped, so this order errs low. */
+	uint64_t skipped = atomic_load_explicit(&m->skipped, memory_order_relaxed);
+	uint64_t padded = atomic_load_explicit(&m->padded, memory_order_relaxed);
+	uint64_t held = sr_priv_load(&m->read_end) - sr_priv_load(&m->read_start);
+	int64_t d = sr_dist(h, t), pad = sr_dist(skipped, padded);
 
+	if (held > r->capacity) /* a torn snapshot of the pair */
+		held = 0;
 	if (d <= 0 || sr_sealed(m)) /* sealed: what is left was never taken */
-		return 0;
-	return (uint64_t)d > r->capacity ? r->capacity : (uint64_t)d;
+		d = 0;
+	if (pad > 0)
+		d = d > pad ? d - pad : 0;
+	if ((uint64_t)d > r->capacity)
+		d = (int64_t)r->capacity;
+	return (uint64_t)d + held > r->capacity ? r->capacity : (uint64_t)d + held;
 }
 
 SR_API uint64_t sr_ring_evicted(const struct sr_ring *r)

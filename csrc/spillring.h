@@ -142,11 +142,79 @@
  * A consumer's close discards what is in the ring: a push that races it may
  * still succeed, and its item is discarded with the rest.
  *
+ * Claim and commit: items written and read in place (struct sr_claim).
+ * A claim hands out at most two spans of slots (the second when the run
+ * wraps around the end of the slot array); nothing is copied.
+ *   K1 producer claim, SPSC: [t, t+k) with t = tail and room as a push
+ *      finds it (head_cache, A2); nothing is published: claim_len = k
+ *      turns away the producer's pushes and second claims (-EBUSY) until
+ *      the commit. DropOldest: the claim makes each slot free as a push does
+ *      (A3, or C1 and an eviction that stands even if the claim is
+ *      aborted), so a claim never waits for the consumer, but may spin while
+ *      it copies an item out (or while a read claim holds the slot, K5).
+ *      C keeps the check of claim_len off its pushes' fast paths: while
+ *      the claim is pending, Block/Reject's head_cache is t - capacity (no
+ *      room: the push reads claim_len where it would refresh head_cache;
+ *      the commit sets head_cache = t + k - capacity, still a lower bound
+ *      of head), and DropOldest's stamp(t) is SR_STAMP_FULL(t - capacity)
+ *      (not free: the push reads claim_len where it would evict; in SPSC
+ *      mode stamps are the producer's to read, and the commit overwrites
+ *      it).
+ *   K2 commit of k' <= k, SPSC: R1 of t+k' (DropOldest: the per-item stamps
+ *      first, as a push), then F1. The rest is simply not published: the
+ *      next claim or push reuses it. DropOldest: the rest's slots, which
+ *      the claim made the producer's, get SR_STAMP_FREE(seq) back (A3 for
+ *      the next claim). k' = 0 is an abort.
+ *   K3 MPSC: the claim is M1 (Block/Reject: CAS with the room check;
+ *      DropOldest: fetch_add, then each slot freed as by a push). A commit
+ *      of k' < k first tries to give the rest back with a CAS of tail from
+ *      t+k to t+k', which only succeeds while no later claim exists (a
+ *      stamp past t+k' was never written in this lap, so the next claimer
+ *      finds the stamps as M3 expects). Failing that, the rest becomes
+ *      padding: Block/Reject, one release store stamp(t+k') =
+ *      SR_STAMP_PAD(t+k-1); DropOldest, SR_STAMP_PAD(seq) per sequence.
+ *      `padded` counts them. Then M2 for [t, t+k') and F1. A claim that is
+ *      never committed holds back every run claimed after it, as a slow
+ *      push does: the pending claim is the caller's to end (every handle
+ *      has at most one), and Go's Stats reports pending claims and the
+ *      oldest one's age.
+ *   K4 consumer, padding: M3 that finds SR_STAMP_PAD(x) at a run start s,
+ *      x - s < capacity, knows s..x hold no items. At head it releases them
+ *      (R2 of x+1, `skipped` += x-s+1) and goes on; past head it first
+ *      hands out what lies before them. DropOldest: at head, SR_STAMP_PAD(h)
+ *      is won by C1 and freed by R3 like an item, and counted as skipped;
+ *      a producer that needs the slot of seq old = t-capacity may win a
+ *      padded old by C1 without counting an eviction (it counts it as
+ *      skipped instead). For F2 a pad at head counts as ready (the
+ *      consumer steps over it before it seals), and a pad past head as
+ *      nothing published.
+ *   K5 read claim: the consumer reads [h, h+k) in place. Block/Reject: the
+ *      items are ready (A1 or M3); a release of k' publishes head = h+k' by
+ *      R2, and the rest stays in the ring for the next pop. DropOldest: the
+ *      read claim wins [h, h+k) by C1 first, so no producer evicts an item
+ *      being read; a release of k' frees the first k' by R3, and the rest,
+ *      won and unread, becomes [read_start, read_end), which the next pop
+ *      or read claim hands out before anything else (a producer that laps
+ *      the ring waits for those slots meanwhile). read_len = k while the
+ *      claim is pending turns away pops and second read claims (-EBUSY).
+ *      C checks read_len and the held range off its pops' fast path: a read
+ *      claim made in SPSC mode leaves tail_cache at head (Block/Reject,
+ *      also after the release) or below it (DropOldest, while items are
+ *      held), so the next pop reads them where it would refresh tail_cache.
+ *   K6 close: a claim after either side closed, or blocked when a close
+ *      lands, returns -EPIPE as a push does. A commit (or abort) that finds
+ *      either side closed is a push after a close: it takes nothing, the
+ *      claim ends as an abort, and it returns -EPIPE. A close that lands
+ *      while the commit publishes is settled as for any push (F1, F2: it
+ *      may take all, part or none of the items). A read claim after the
+ *      producer side closed hands out what is left, then -EPIPE.
+ *
  * Return codes are 0 or a negative errno: -EAGAIN (would block: full on push,
  * empty on pop), -ENOBUFS (Reject: full), -EPIPE (closed: a push after either
  * side closed, or that a close kept out (F2); a pop after the producer side
  * closed and the ring drained, or after the consumer closed), -EINVAL (bad
- * argument), -ENOMEM.
+ * argument), -ENOMEM, -EBUSY (a claim is pending, K1-K5), -ENOENT (no claim
+ * is pending).
  */
 #ifndef SPILLRING_H
 #define SPILLRING_H
@@ -195,7 +263,9 @@ extern "C" {
 #endif
 
 #define SR_MAGIC UINT64_C(0x31474e49524c5053) /* "SPLRING1", little-endian */
-#define SR_VERSION 3u /* 2: stamps for every ring, producers and mp_start (MPSC); 3: drain (F2) */
+#define SR_VERSION 4u /* 2: stamps for every ring, producers and mp_start (MPSC); 3: drain (F2);
+			   * 4: claim and commit (K1-K6): pad stamps, padded, skipped, claim_len,
+			   * read_len, read_start, read_end */
 
 /* Independently written words are kept 128 bytes apart: two 64-byte lines,
  * because the adjacent-line prefetcher pulls lines in pairs. */
@@ -276,9 +346,14 @@ struct sr_ring {
 
 	/* Line 2: producer-private. head_cache is the last `head` the producer
 	 * saw (refreshed only when the ring looks full); evicted counts items
-	 * DropOldest threw away (written by the producer, read by anyone). */
+	 * DropOldest threw away (written by the producer, read by anyone);
+	 * padded counts claimed sequences given back as padding (K3; any
+	 * producer adds, anyone reads); claim_len is the length of the SPSC
+	 * producer's pending claim, 0 if none (K1). */
 	SR_ALIGNAS(SR_LINE) uint64_t head_cache;
 	SR_ATOMIC(uint64_t) evicted;
+	SR_ATOMIC(uint64_t) padded;
+	uint64_t claim_len;
 
 	/* Line 3: next sequence to consume. Written by the consumer (R2); in
 	 * DropOldest also won by the producer's CAS (C1). */
@@ -286,8 +361,22 @@ struct sr_ring {
 
 	/* Line 4: consumer-private. tail_cache is the last `tail` the consumer
 	 * saw (refreshed only when the ring looks empty); in MPSC mode the end
-	 * of the runs it knows are published (M3). */
+	 * of the runs it knows are published (M3). skipped counts padding
+	 * sequences released: stepped over by the consumer (K4), or under
+	 * DropOldest also won by a producer that needed the slot, so both
+	 * add with an RMW there (read by anyone; padded - skipped is the
+	 * padding still in [head, tail)). read_len is the length of the
+	 * consumer's pending read claim, 0 if none (K5); [read_start,
+	 * read_end) are DropOldest items the consumer won (C1) and has not
+	 * handed out yet: the rest of a partly released read claim, set at
+	 * the release and handed out first by the next pop or read claim
+	 * (K5). sr_ring_len reads the pair from any thread, so the consumer
+	 * writes them with relaxed atomic stores (read_start first). */
 	SR_ALIGNAS(SR_LINE) uint64_t tail_cache;
+	SR_ATOMIC(uint64_t) skipped;
+	uint64_t read_len;
+	uint64_t read_start;
+	uint64_t read_end;
 
 	/* Line 5: rarely written control words. state holds the close bits
 	 * (SR_CLOSED_*) and the mode bit (SR_MULTI: the ring is MPSC); prod_wait / cons_wait are the futex words of W1 (producers
@@ -326,6 +415,13 @@ static inline void *sr_ring_slot(const struct sr_ring *r, uint64_t seq)
  * is harmless: a slot's stamps only move by capacity <= 2^30 at a time. */
 #define SR_STAMP_FREE(seq) ((uint64_t)(seq) << 1)
 #define SR_STAMP_FULL(seq) (((uint64_t)(seq) << 1) | 1u)
+/* A run of padding ending at seq (K3): SR_STAMP_FULL(seq + 2^62), the full
+ * stamp with its top bit flipped. Decoded as a run (M3) it names a sequence
+ * 2^62 away, which the range check refuses, so a reader that does not look
+ * for padding waits, never misreads; decoded as padding it names seq. A
+ * stale stamp of either kind is at most a few laps (far below 2^62) old, so
+ * it passes neither check. */
+#define SR_STAMP_PAD(seq) (SR_STAMP_FULL(seq) ^ (UINT64_C(1) << 63))
 
 static inline SR_ATOMIC(uint64_t) *sr_ring_stamp(const struct sr_ring *r, uint64_t seq)
 {
@@ -421,6 +517,46 @@ SR_API int sr_ring_pop(struct sr_ring *r, void *out);
  * One R2 store per call. */
 SR_API int sr_ring_pop_bulk(struct sr_ring *r, void *out, unsigned n);
 SR_API int sr_ring_pop_burst(struct sr_ring *r, void *out, unsigned n);
+
+/* Claim and commit (K1-K6). A struct sr_claim, zeroed (SR_CLAIM_INIT),
+ * is one handle's claim: span[0] and span[1] point at len[0] and len[1]
+ * slots (len[1] is 0 unless the run wraps), n = len[0] + len[1] is the
+ * number claimed, and 0 when no claim is pending; seq (the first sequence
+ * claimed) and flags (the side and mode of the claim) are the API's.
+ *
+ * sr_ring_claim claims up to n slots (at least 1, at most the capacity),
+ * waiting per the wait strategy while none is free under Block: the count,
+ * or -ENOBUFS (Reject, full), -EPIPE (closed), -EBUSY (a claim is pending
+ * on c, or SPSC: on the ring's producer), -EINVAL (n is 0 or c is NULL).
+ * sr_ring_try_claim never waits: -EAGAIN when full. Write the items into the spans, then
+ * sr_ring_commit publishes the first k of them (k <= c->n; k = 0 aborts):
+ * the count taken (k, or fewer if a close kept the rest out, F2), -EPIPE if
+ * a close kept all out, -ENOENT if no claim is pending on c (a commit
+ * without a claim, or a second commit), -EINVAL if k > c->n (the claim
+ * stays pending). Either way the claim is over unless -EINVAL or -ENOENT.
+ *
+ * sr_ring_read_claim claims up to n ready items (at least 1) for reading
+ * in place, waiting per the wait strategy: the count, or -EPIPE (closed and
+ * drained), -EBUSY, -EINVAL. sr_ring_try_read_claim: -EAGAIN when empty.
+ * sr_ring_read_release gives the first k back to the producers (k <= c->n):
+ * 0, -ENOENT, -EINVAL, as commit. While a producer's claim is pending its
+ * pushes and sr_ring_add_producer return -EBUSY in SPSC mode; while a read
+ * claim is pending, pops return -EBUSY. */
+struct sr_claim {
+	void *span[2];
+	uint32_t len[2];
+	uint32_t n;
+	uint32_t flags; /* the API's */
+	uint64_t seq;   /* the API's: the first sequence claimed */
+};
+#define SR_CLAIM_INIT { { NULL, NULL }, { 0, 0 }, 0, 0, 0 }
+
+SR_API int sr_ring_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
+SR_API int sr_ring_try_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
+SR_API int sr_ring_commit(struct sr_ring *r, struct sr_claim *c, unsigned k);
+SR_API int sr_ring_read_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
+SR_API int sr_ring_try_read_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
+SR_API int sr_ring_read_release(struct sr_ring *r, struct sr_claim *c, unsigned k);
 
 /* MPSC. sr_ring_add_producer registers one more producer and upgrades the
  * ring to MPSC mode on first use (U1). Call it from a thread that holds a

@@ -38,6 +38,15 @@ package cpeer
 // Largest batch a peer moves in one call.
 #define PEER_BATCH 64
 
+// How a producer pushes.
+#define PEER_PUSH 0  // sr_ring_push
+#define PEER_BURST 1 // sr_ring_push_burst
+#define PEER_CLAIM 2 // sr_ring_claim, then sr_ring_commit of all, part or none
+
+// What a claim writes into the slots it does not commit: no consumer may
+// ever see it.
+#define PEER_POISON UINT64_C(0xdeadbeefdeadbeef)
+
 // MPSC items: producer id << PEER_ID_SHIFT | that producer's sequence.
 #define PEER_ID_SHIFT 40
 #define PEER_MAX_IDS 64
@@ -47,7 +56,8 @@ struct peer {
 	struct sr_ring *ring;
 	uint64_t n;         // items to push, or items expected
 	uint64_t tag;       // producer: or'ed into every value (id << 40)
-	int batch;          // producer: push with sr_ring_push_burst
+	int batch;          // producer: PEER_PUSH, PEER_BURST or PEER_CLAIM
+	int claims;         // consumer: mix read claims into the pops
 	int rc;             // 0 or the first error (negative errno)
 	uint64_t count;     // items pushed or popped
 	uint64_t bad_index; // consumer: index of the first mismatch
@@ -67,7 +77,48 @@ static void *producer_main(void *arg)
 	struct sr_ring *r = p->ring;
 	int rc = 0;
 
-	if (!p->batch) {
+	if (p->batch == PEER_CLAIM) {
+		// Claims of varying size, written in place; every third one
+		// commits only part (or none) and poisons the rest.
+		uint64_t next = 0;
+		unsigned step = 0;
+
+		while (next < p->n && rc == 0) {
+			struct sr_claim c = SR_CLAIM_INIT;
+			uint64_t left = p->n - next;
+			unsigned want = 1 + (++step * 7) % PEER_BATCH;
+			int got, took;
+			unsigned k;
+
+			if (want > left)
+				want = (unsigned)left;
+			got = sr_ring_claim(r, &c, want);
+			if (got == -ENOBUFS) { // Reject: full is not an error here
+				sched_yield();
+				continue;
+			}
+			if (got < 0) {
+				rc = got;
+				break;
+			}
+			k = step % 3 == 0 ? step % ((unsigned)got + 1) : (unsigned)got;
+			for (unsigned j = 0; j < (unsigned)got; j++) {
+				uint64_t *slot = j < c.len[0] ? (uint64_t *)c.span[0] + j
+							       : (uint64_t *)c.span[1] + (j - c.len[0]);
+
+				*slot = j < k ? p->tag | (next + j) : PEER_POISON;
+			}
+			took = sr_ring_commit(r, &c, k);
+			if (took < 0) {
+				rc = took;
+				break;
+			}
+			next += (unsigned)took;
+			p->count = next;
+			if ((unsigned)took != k)
+				rc = -EPIPE; // a close kept some out
+		}
+	} else if (p->batch == PEER_PUSH) {
 		for (uint64_t i = 0; i < p->n; i++) {
 			uint64_t v = p->tag | i;
 
@@ -129,6 +180,32 @@ static int peer_pop(struct sr_ring *r, uint64_t *buf, unsigned step)
 	return got < 0 ? got : 1;
 }
 
+// A read claim of a varying size, copied into buf and released; every third
+// one releases only part (at least one item), and the rest comes first next
+// time. The number of items in buf, or a negative errno (-EPIPE at the end).
+static int peer_read(struct sr_ring *r, uint64_t *buf, unsigned step)
+{
+	struct sr_claim c = SR_CLAIM_INIT;
+	int got = sr_ring_read_claim(r, &c, 1 + (step * 5) % PEER_BATCH);
+	unsigned k;
+	int rc;
+
+	if (got < 0)
+		return got;
+	k = step % 3 == 0 ? 1 + step % (unsigned)got : (unsigned)got;
+	for (unsigned j = 0; j < k; j++)
+		buf[j] = j < c.len[0] ? ((uint64_t *)c.span[0])[j] : ((uint64_t *)c.span[1])[j - c.len[0]];
+	rc = sr_ring_read_release(r, &c, k);
+	return rc < 0 ? rc : (int)k;
+}
+
+// The consumers' step: peer_pop, or every other step peer_read if the peer
+// mixes in read claims.
+static int peer_take(struct peer *p, uint64_t *buf, unsigned step)
+{
+	return p->claims && step % 2 ? peer_read(p->ring, buf, step) : peer_pop(p->ring, buf, step);
+}
+
 // Pops with peer_pop until -EPIPE, checking that item i is the value i. It
 // keeps draining after a mismatch so the producer is never left blocked;
 // only the first mismatch is recorded.
@@ -142,7 +219,7 @@ static void *consumer_main(void *arg)
 	int rc;
 
 	for (;;) {
-		int got = peer_pop(r, buf, ++step);
+		int got = peer_take(p, buf, ++step);
 
 		if (got < 0) {
 			rc = got;
@@ -180,7 +257,7 @@ static void *multi_consumer_main(void *arg)
 	int rc;
 
 	for (;;) {
-		int got = peer_pop(r, buf, ++step);
+		int got = peer_take(p, buf, ++step);
 
 		if (got < 0) {
 			rc = got;
@@ -285,7 +362,7 @@ static struct peer *start_mp_producer(struct sr_ring *r, uint64_t id, uint64_t n
 	return p;
 }
 
-static struct peer *start_multi_consumer(struct sr_ring *r, const uint64_t *want, unsigned nids, int gaps, int *err)
+static struct peer *start_multi_consumer(struct sr_ring *r, const uint64_t *want, unsigned nids, int gaps, int claims, int *err)
 {
 	struct peer *p;
 	uint64_t n = 0;
@@ -301,14 +378,20 @@ static struct peer *start_multi_consumer(struct sr_ring *r, const uint64_t *want
 		return NULL;
 	p->nids = nids;
 	p->gaps = gaps;
+	p->claims = claims;
 	for (unsigned i = 0; i < nids; i++)
 		p->want[i] = want[i];
 	return peer_run(p, multi_consumer_main, err);
 }
 
-static struct peer *start_consumer(struct sr_ring *r, uint64_t n, int *err)
+static struct peer *start_consumer(struct sr_ring *r, uint64_t n, int claims, int *err)
 {
-	return peer_start(r, n, 0, consumer_main, err);
+	struct peer *p = peer_new(r, n, 0, err);
+
+	if (!p)
+		return NULL;
+	p->claims = claims;
+	return peer_run(p, consumer_main, err);
 }
 
 // Waits for the thread and frees the peer. Returns 0 or the first error.
@@ -394,14 +477,29 @@ var ErrJoined = errors.New("cpeer: peer already joined")
 // items, yielding when nothing fits. The thread holds its own reference to
 // the ring while it runs.
 func StartProducer(ring unsafe.Pointer, n uint64, batch bool) *Peer {
+	return startProducer(ring, n, mode(batch))
+}
+
+// StartClaimProducer is StartProducer with claims: sr_ring_claim of 1 to 64
+// slots, the values written in place, then sr_ring_commit. Every third
+// claim commits only part of its slots, or none, and writes a poison value
+// into the rest, which no consumer may ever see.
+func StartClaimProducer(ring unsafe.Pointer, n uint64) *Peer {
+	return startProducer(ring, n, C.PEER_CLAIM)
+}
+
+func mode(batch bool) C.int {
+	if batch {
+		return C.PEER_BURST
+	}
+	return C.PEER_PUSH
+}
+
+func startProducer(ring unsafe.Pointer, n uint64, b C.int) *Peer {
 	pr := &Peer{n: n}
 	if ring == nil {
 		pr.startErr = errors.New("cpeer: nil ring")
 		return pr
-	}
-	b := C.int(0)
-	if batch {
-		b = 1
 	}
 	var cerr C.int
 	pr.p = C.start_producer((*C.struct_sr_ring)(ring), C.uint64_t(n), b, &cerr)
@@ -426,6 +524,17 @@ func StartProducer(ring unsafe.Pointer, n uint64, batch bool) *Peer {
 // (the ring closed: EPIPE) or started reports that from its Join; so do the
 // ones after it, which are not started.
 func StartProducers(ring unsafe.Pointer, id0, k int, n uint64, batch bool) []*Peer {
+	return startProducers(ring, id0, k, n, mode(batch))
+}
+
+// StartClaimProducers is StartProducers with the claims of
+// StartClaimProducer: in MPSC mode a part commit or an abort leaves padding
+// behind when a later claim exists (K3 in csrc/spillring.h).
+func StartClaimProducers(ring unsafe.Pointer, id0, k int, n uint64) []*Peer {
+	return startProducers(ring, id0, k, n, C.PEER_CLAIM)
+}
+
+func startProducers(ring unsafe.Pointer, id0, k int, n uint64, b C.int) []*Peer {
 	peers := make([]*Peer, k)
 	var failed error
 	switch {
@@ -433,10 +542,6 @@ func StartProducers(ring unsafe.Pointer, id0, k int, n uint64, batch bool) []*Pe
 		failed = errors.New("cpeer: nil ring")
 	case id0 < 0 || k < 0 || uint64(id0)+uint64(k) > 1<<(64-IDShift):
 		failed = fmt.Errorf("cpeer: producer ids %d..%d out of range", id0, id0+k-1)
-	}
-	b := C.int(0)
-	if batch {
-		b = 1
 	}
 	for i := range peers {
 		pr := &Peer{n: n}
@@ -463,6 +568,16 @@ func StartProducers(ring unsafe.Pointer, id0, k int, n uint64, batch bool) []*Pe
 // which evict) an id's sequence only has to grow, and the caller compares
 // Join's count plus the ring's evictions with what was pushed.
 func StartMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool) *Peer {
+	return startMultiConsumer(ring, want, gaps, 0)
+}
+
+// StartClaimMultiConsumer is StartMultiConsumer with read claims mixed in
+// (see StartClaimConsumer).
+func StartClaimMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool) *Peer {
+	return startMultiConsumer(ring, want, gaps, 1)
+}
+
+func startMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool, claims C.int) *Peer {
 	pr := &Peer{consumer: true, want: append([]uint64(nil), want...)}
 	for _, w := range want {
 		pr.n += w
@@ -482,7 +597,7 @@ func StartMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool) *Peer {
 	var cerr C.int
 	// C copies want before it returns.
 	pr.p = C.start_multi_consumer((*C.struct_sr_ring)(ring), (*C.uint64_t)(unsafe.Pointer(&pr.want[0])),
-		C.unsigned(len(want)), g, &cerr)
+		C.unsigned(len(want)), g, claims, &cerr)
 	if pr.p == nil {
 		pr.startErr = fmt.Errorf("cpeer: start consumer: %w", syscall.Errno(-cerr))
 	}
@@ -495,13 +610,24 @@ func StartMultiConsumer(ring unsafe.Pointer, want []uint64, gaps bool) *Peer {
 // reports the count and any mismatch, and an error unless exactly n items
 // arrived. The thread holds its own reference to the ring while it runs.
 func StartConsumer(ring unsafe.Pointer, n uint64) *Peer {
+	return startConsumer(ring, n, 0)
+}
+
+// StartClaimConsumer is StartConsumer with read claims: every other step
+// is an sr_ring_read_claim of 1 to 64 items, read in place and released,
+// every third one only in part (the rest comes first next time).
+func StartClaimConsumer(ring unsafe.Pointer, n uint64) *Peer {
+	return startConsumer(ring, n, 1)
+}
+
+func startConsumer(ring unsafe.Pointer, n uint64, claims C.int) *Peer {
 	pr := &Peer{n: n, consumer: true}
 	if ring == nil {
 		pr.startErr = errors.New("cpeer: nil ring")
 		return pr
 	}
 	var cerr C.int
-	pr.p = C.start_consumer((*C.struct_sr_ring)(ring), C.uint64_t(n), &cerr)
+	pr.p = C.start_consumer((*C.struct_sr_ring)(ring), C.uint64_t(n), claims, &cerr)
 	if pr.p == nil {
 		pr.startErr = fmt.Errorf("cpeer: start consumer: %w", syscall.Errno(-cerr))
 	}
