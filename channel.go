@@ -100,7 +100,7 @@ func (p *Producer[T]) Push(v T) error {
 	closed := atomic.LoadUint32(&l.state)
 	if r.fast && closed == 0 {
 		t := l.tail
-		if t-l.headCache < r.cap && l.claimLen == 0 { // K1: no claim pending
+		if t-l.headCache < r.cap { // K1: a pending claim leaves no room here
 			*r.slot(t) = v
 			r.shadow.releaseTail()
 			publish(&l.tail, t+1) // R1
@@ -129,12 +129,14 @@ func (p *Producer[T]) Push(v T) error {
 			runtime.KeepAlive(r)
 			return nil
 		}
-	} else if closed == 0 && r.bp == DropOldest && l.claimLen == 0 {
+	} else if closed == 0 && r.bp == DropOldest {
 		// DropOldest, single producer: pushEvict for one item, written
 		// out. The slot is the producer's once the consumer has freed it
 		// (A3) or once the producer evicts the item in it by winning head
 		// (C1); if the consumer won that item and is still copying it
-		// out, freeSlot's pause is the slow path's.
+		// out, freeSlot's pause is the slow path's. A pending claim (K1)
+		// leaves stamp(t) neither free nor winnable: the slow path
+		// reports it.
 		t := l.tail
 		st := r.stamp(t)
 		var spoutErr error
@@ -601,18 +603,20 @@ func (c *Consumer[T]) Pop() (T, error) {
 	// The fast path, written out as in Push. `state` is loaded after tail
 	// (U2): if that tail counts MPSC claims, the mode bit is seen. Any
 	// close bit sends Pop to popWait, which drains by F2.
+	//
+	// A pending read claim (K5) costs these paths no check of their own:
+	// made in single-producer mode, it keeps tailCache at head (at or
+	// below it under DropOldest, also while items are held), so they
+	// look for it only where they would refresh tailCache anyway. The
+	// MPSC path checks readLen beside the stamp it reads.
 	r := c.r
 	l := r.l
-	if l.readLen != 0 { // K5: a read claim is pending
-		var zero T
-		return zero, ErrClaimPending
-	}
 	if c.mp {
 		// MPSC mode seen (Block or Reject): the oldest item is ready if
 		// it lies below the known-ready end, or if its stamp names it: a
 		// run of one, what a single-item Push publishes (M3). Anything
 		// else goes through mpPop, which reads runs and mpStart.
-		if r.bp != DropOldest && atomic.LoadUint32(&l.state) == modeMulti {
+		if r.bp != DropOldest && atomic.LoadUint32(&l.state) == modeMulti && l.readLen == 0 {
 			h, tc := l.head, l.tailCache
 			if tc != h || atomic.LoadUint64(r.stamp(h)) == stampFull(h) {
 				r.shadow.acquireTail()
@@ -635,6 +639,10 @@ func (c *Consumer[T]) Pop() (T, error) {
 		h := l.head
 		tc := l.tailCache
 		if h == tc {
+			if l.readLen != 0 {
+				var zero T
+				return zero, ErrClaimPending
+			}
 			tc = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
 		}
@@ -658,16 +666,19 @@ func (c *Consumer[T]) Pop() (T, error) {
 			runtime.KeepAlive(r)
 			return v, nil
 		}
-	} else if r.bp == DropOldest && l.readStart == l.readEnd {
-		// DropOldest, single producer, nothing held (K5): popWin for
-		// one item, written out.
+	} else if r.bp == DropOldest {
+		// DropOldest, single producer: popWin for one item, written out.
 		// The item at head is the consumer's only if it wins head by C1
 		// against an eviction; then it frees the slot by R3. A tail read
 		// behind head (a batch push evicting past what it published)
-		// means empty, as in popWin.
+		// means empty, as in popWin. Held items (K5) go first, by the
+		// slow path.
 		h := atomic.LoadUint64(&l.head)
 		tc := l.tailCache
-		if tc-h-1 >= r.cap { // nothing known ready (tc == h, or head passed tc)
+		if tc-h-1 >= r.cap { // nothing known ready (tc <= h)
+			if l.readLen != 0 || l.readStart != l.readEnd {
+				return c.popWait(nil, time.Time{})
+			}
 			tc = atomic.LoadUint64(&l.tail) // A1
 			r.shadow.acquireTail()
 		}
@@ -691,7 +702,7 @@ func (c *Consumer[T]) Pop() (T, error) {
 			}
 		}
 	}
-	if atomic.LoadUint32(&l.state) == modeMulti && l.readStart == l.readEnd {
+	if atomic.LoadUint32(&l.state) == modeMulti && l.readStart == l.readEnd && l.readLen == 0 {
 		// MPSC mode: one try before setting up a wait. From now on Pop
 		// leaves the SPSC fast path out: its read of tail, the line every
 		// producer's claim writes, would only slow the claims down.

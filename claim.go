@@ -106,7 +106,16 @@ func (p *Producer[T]) claim(ctx context.Context, n int, wait bool) ([]T, []T, er
 		h.claims++
 		h.pending.Store(h.claims)
 	} else {
-		r.l.claimLen = k // K1: turns the single-producer fast paths away
+		// K1: claimLen turns the slow paths away; the fast paths find no
+		// room (a head_cache of t - capacity) or, under DropOldest, a
+		// slot that is neither free nor winnable (stamp(t) names t -
+		// capacity, whose C1 is long past), and take the slow path.
+		r.l.claimLen = k
+		if r.bp == DropOldest {
+			publish(r.stamp(t), stampFull(t-r.cap))
+		} else {
+			r.l.headCache = t - r.cap
+		}
 	}
 	a, b := r.spans(t, k)
 	return a, b, nil
@@ -197,6 +206,11 @@ func (p *Producer[T]) Commit(k int) (int, error) {
 		h.pending.Store(0)
 	} else {
 		r.l.claimLen = 0
+		if r.bp != DropOldest {
+			// The claim found room for n: head is at least t+n-capacity
+			// (commit rewrites every stamp of the claim under DropOldest).
+			r.l.headCache = t + n - r.cap
+		}
 	}
 	var closed error
 	if p.closed() {
@@ -430,15 +444,11 @@ func (r *ring[T]) readReady(n uint64) (uint64, uint64) {
 	l := r.l
 	h := l.head
 	if !r.multi() {
-		avail := l.tailCache - h
-		if avail < n {
-			t, spsc := r.loadTail() // A1, U2
-			if spsc {
-				l.tailCache = t
-				return h, min(t-h, n)
-			}
-		} else {
-			return h, n
+		// tailCache stays at head while the claim is pending (and
+		// Release sets it to the new head): see Pop.
+		if t, spsc := r.loadTail(); spsc { // A1, U2
+			l.tailCache = h
+			return h, min(t-h, n)
 		}
 	}
 	return r.mpReady(h, n)
@@ -455,19 +465,20 @@ func (r *ring[T]) readWin(n uint64) (uint64, uint64) {
 		if r.multi() {
 			h, k = r.mpReady(h, n)
 		} else {
-			avail := l.tailCache - h
-			if avail > r.cap || avail < n {
-				t, spsc := r.loadTail() // A1, U2
-				if !spsc {
-					continue // upgraded: the MPSC branch from now on
-				}
-				l.tailCache = t
-				avail = t - h
+			// tailCache is left at or below head while the claim is
+			// pending or items are held: see Pop.
+			t, spsc := r.loadTail() // A1, U2
+			if !spsc {
+				continue // upgraded: the MPSC branch from now on
 			}
+			avail := t - h
 			if avail > r.cap {
 				avail = 0 // head passed the tail we read (pushEvict)
 			}
 			k = min(avail, n)
+			if k > 0 && int64(l.tailCache-h) > 0 {
+				l.tailCache = h
+			}
 		}
 		if k == 0 {
 			return h, 0
@@ -520,10 +531,15 @@ func (c *Consumer[T]) Release(k int) error {
 		} else {
 			atomic.StoreUint64(&l.readStart, h+kk)
 		}
-	} else if kk > 0 {
-		publish(&l.head, h+kk) // R2
-		if r.park {
-			r.wakeProducer()
+	} else {
+		if kk > 0 {
+			publish(&l.head, h+kk) // R2
+			if r.park {
+				r.wakeProducer()
+			}
+		}
+		if !r.multi() {
+			l.tailCache = h + kk // never behind head (see readReady)
 		}
 	}
 	runtime.KeepAlive(r)
