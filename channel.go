@@ -498,7 +498,8 @@ type Consumer[T any] struct {
 	r   *ring[T]
 	mp  bool // saw MPSC mode (it never reverts): Pop skips the SPSC fast path
 
-	rdSeq uint64 // the pending read claim's first sequence (its length: readLen)
+	rdSeq  uint64 // the pending read claim's first sequence (its length: readLen)
+	rdTail uint64 // single producer: the tail known while tailCache is held at head (K5)
 }
 
 // pop dispatches a non-blocking single pop on the producer mode and the

@@ -107,14 +107,15 @@ func (p *Producer[T]) claim(ctx context.Context, n int, wait bool) ([]T, []T, er
 		h.pending.Store(h.claims)
 	} else {
 		// K1: claimLen turns the slow paths away; the fast paths find no
-		// room (a head_cache of t - capacity) or, under DropOldest, a
-		// slot that is neither free nor winnable (stamp(t) names t -
-		// capacity, whose C1 is long past), and take the slow path.
+		// room (a head_cache of t - capacity; the real one is kept for
+		// Commit) or, under DropOldest, a slot that is neither free nor
+		// winnable (stamp(t) names t - capacity, whose C1 is long past),
+		// and take the slow path.
 		r.l.claimLen = k
 		if r.bp == DropOldest {
 			publish(r.stamp(t), stampFull(t-r.cap))
 		} else {
-			r.l.headCache = t - r.cap
+			h.knownHead, r.l.headCache = r.l.headCache, t-r.cap
 		}
 	}
 	a, b := r.spans(t, k)
@@ -207,9 +208,7 @@ func (p *Producer[T]) Commit(k int) (int, error) {
 	} else {
 		r.l.claimLen = 0
 		if r.bp != DropOldest {
-			// The claim found room for n: head is at least t+n-capacity
-			// (commit rewrites every stamp of the claim under DropOldest).
-			r.l.headCache = t + n - r.cap
+			r.l.headCache = h.knownHead // a head read before: still a lower bound
 		}
 	}
 	var closed error
@@ -384,13 +383,13 @@ func (c *Consumer[T]) readClaim(ctx context.Context, n int, wait bool) ([]T, []T
 		return nil, nil, ErrClaimPending
 	}
 	want := min(uint64(n), r.cap)
-	h, k, done := r.readStep(want)
+	h, k, done := r.readStep(want, &c.rdTail)
 	if k == 0 && !done {
 		if !wait {
 			return nil, nil, ErrEmpty
 		}
 		err := r.await(nil, func() bool {
-			h, k, done = r.readStep(want)
+			h, k, done = r.readStep(want, &c.rdTail)
 			return k > 0 || done
 		}, ctx, time.Time{})
 		if err != nil {
@@ -412,7 +411,7 @@ func (c *Consumer[T]) readClaim(ctx context.Context, n int, wait bool) ([]T, []T
 // pop's: up to n ready items from h, or done once the channel is over for
 // the consumer. DropOldest items the consumer already holds (K5) come
 // first, even after a seal: they lie below it.
-func (r *ring[T]) readStep(n uint64) (h, k uint64, done bool) {
+func (r *ring[T]) readStep(n uint64, known *uint64) (h, k uint64, done bool) {
 	l := r.l
 	st := atomic.LoadUint32(&l.state)
 	if st&closedConsumer != 0 {
@@ -427,7 +426,7 @@ func (r *ring[T]) readStep(n uint64) (h, k uint64, done bool) {
 	if r.bp == DropOldest {
 		h, k = r.readWin(n)
 	} else {
-		h, k = r.readReady(n)
+		h, k = r.readReady(n, known)
 	}
 	if k > 0 {
 		if r.consumerClosed() {
@@ -439,17 +438,26 @@ func (r *ring[T]) readStep(n uint64) (h, k uint64, done bool) {
 }
 
 // readReady finds up to n ready items at head under Block and Reject (A1,
-// or M3 in MPSC mode) and leaves them in place: head moves at Release.
-func (r *ring[T]) readReady(n uint64) (uint64, uint64) {
+// or M3 in MPSC mode) and leaves them in place: head moves at Release. In
+// single-producer mode tailCache stays at head while the claim is pending
+// (see Pop); the tail it knows is kept in *known, for Release to restore.
+func (r *ring[T]) readReady(n uint64, known *uint64) (uint64, uint64) {
 	l := r.l
 	h := l.head
 	if !r.multi() {
-		// tailCache stays at head while the claim is pending (and
-		// Release sets it to the new head): see Pop.
-		if t, spsc := r.loadTail(); spsc { // A1, U2
-			l.tailCache = h
-			return h, min(t-h, n)
+		t := l.tailCache
+		if t-h < n {
+			var spsc bool
+			if t, spsc = r.loadTail(); !spsc { // A1, U2
+				return r.mpReady(h, n)
+			}
 		}
+		if k := min(t-h, n); k > 0 {
+			*known, l.tailCache = t, h
+			return h, k
+		}
+		l.tailCache = t
+		return h, 0
 	}
 	return r.mpReady(h, n)
 }
@@ -539,7 +547,7 @@ func (c *Consumer[T]) Release(k int) error {
 			}
 		}
 		if !r.multi() {
-			l.tailCache = h + kk // never behind head (see readReady)
+			l.tailCache = max(c.rdTail, h+kk) // see readReady
 		}
 	}
 	runtime.KeepAlive(r)

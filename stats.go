@@ -87,13 +87,14 @@ type prodHandle struct {
 	// the number of the pending one (0: none), for Stats, which times it
 	// from the first snapshot that saw it (seen, seenAt; under chanStats.mu):
 	// reading the clock on every claim would cost as much as the claim.
-	claimSeq uint64
-	claimN   uint64
-	claimErr error // the evict spout's, from a DropOldest claim: Commit returns it
-	claims   uint64
-	pending  atomic.Uint64
-	seen     uint64
-	seenAt   time.Time
+	claimSeq  uint64
+	claimN    uint64
+	claimErr  error  // the evict spout's, from a DropOldest claim: Commit returns it
+	knownHead uint64 // single producer: headCache while the claim hides it (K1)
+	claims    uint64
+	pending   atomic.Uint64
+	seen      uint64
+	seenAt    time.Time
 }
 
 func (s *chanStats) newHandle() *prodHandle {
