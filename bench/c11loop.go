@@ -11,7 +11,12 @@ package bench
 
 #include <pthread.h>
 
-enum { C11_BATCH = 256 };
+enum { C11_BATCH = 256, C11_CHUNK = 16 };
+
+// batch: 0 single items, 1 bursts of C11_BATCH, C11_CLAIM claims of
+// C11_CHUNK (the claim scenarios: sr_ring_try_claim, items written in place,
+// sr_ring_commit; sr_ring_try_read_claim, checked in place, release).
+#define C11_CLAIM 2
 
 // One c11-loop benchmark: a ring and, for cross-thread scenarios, a producer
 // pthread that sleeps on a condition variable between rounds (as the Go
@@ -29,6 +34,29 @@ struct c11 {
 static void c11_push(struct sr_ring *r, uint64_t seq, uint64_t k, int batch)
 {
 	uint64_t buf[C11_BATCH];
+
+	if (batch == C11_CLAIM) {
+		struct sr_claim c = SR_CLAIM_INIT;
+
+		for (uint64_t off = 0; off < k;) {
+			int n = sr_ring_try_claim(r, &c, k - off < C11_CHUNK ? (unsigned)(k - off) : C11_CHUNK);
+
+			if (n == -EAGAIN) {
+				sr_relax();
+				continue;
+			}
+			if (n < 0)
+				return; // closed
+			for (uint32_t j = 0; j < c.len[0]; j++)
+				((uint64_t *)c.span[0])[j] = seq + off + j;
+			for (uint32_t j = 0; j < c.len[1]; j++)
+				((uint64_t *)c.span[1])[j] = seq + off + c.len[0] + j;
+			if (sr_ring_commit(r, &c, (unsigned)n) != n)
+				return;
+			off += (uint64_t)n;
+		}
+		return;
+	}
 
 	for (uint64_t off = 0; off < k;) {
 		unsigned n = batch ? (k - off < C11_BATCH ? (unsigned)(k - off) : C11_BATCH) : 1;
@@ -58,6 +86,28 @@ static int64_t c11_pop(struct sr_ring *r, uint64_t seq, uint64_t k, int batch)
 	uint64_t buf[C11_BATCH];
 	int64_t bad = 0;
 
+	if (batch == C11_CLAIM) {
+		struct sr_claim c = SR_CLAIM_INIT;
+
+		for (uint64_t got = 0; got < k;) {
+			int n = sr_ring_try_read_claim(r, &c, k - got < C11_CHUNK ? (unsigned)(k - got) : C11_CHUNK);
+
+			if (n == -EAGAIN) {
+				sr_relax();
+				continue;
+			}
+			if (n < 0)
+				return n;
+			for (uint32_t j = 0; j < c.len[0]; j++)
+				bad += ((uint64_t *)c.span[0])[j] != seq + got + j;
+			for (uint32_t j = 0; j < c.len[1]; j++)
+				bad += ((uint64_t *)c.span[1])[j] != seq + got + c.len[0] + j;
+			if (sr_ring_read_release(r, &c, (unsigned)n) < 0)
+				return -EIO;
+			got += (uint64_t)n;
+		}
+		return bad;
+	}
 	for (uint64_t got = 0; got < k;) {
 		int n;
 		if (batch) {
@@ -361,15 +411,22 @@ import (
 // openC11 is the reference limit: C11 loops over the same core (a spinning
 // ring, no Go in the hot path), one cgo call per round.
 func openC11(sc Scenario) (ops, error) {
-	if sc.Producers > 0 || sc.Spill || sc.Chunk > 0 {
+	if sc.Producers > 0 || sc.Spill {
 		return ops{}, ErrUnsupported
+	}
+	batch := cbool(sc.Batch)
+	if sc.Chunk > 0 {
+		if sc.Chunk != C.C11_CHUNK {
+			return ops{}, ErrUnsupported
+		}
+		batch = C.C11_CLAIM
 	}
 	var cerr C.int
 	cpu := -1
 	if sc.Cross {
 		cpu = prodCPU
 	}
-	b := C.c11_open(cbool(sc.Batch), cbool(sc.Cross), C.int(cpu), &cerr)
+	b := C.c11_open(batch, cbool(sc.Cross), C.int(cpu), &cerr)
 	if b == nil {
 		return ops{}, fmt.Errorf("c11 open: %w", syscall.Errno(-cerr))
 	}

@@ -1101,8 +1101,10 @@ static inline __attribute__((always_inline)) int sr_pop_body(struct sr_ring *r, 
 			 * head is h + n, or past it after evictions). A lower
 			 * tail_cache is only a staler one (SPSC mode: this
 			 * path consumes only below mp_start, U2). */
-			if (rc)
+			if (rc) {
+				rc->known = r->tail_cache; /* back at the release */
 				r->tail_cache = drop ? h + n : h;
+			}
 			return (int)n;
 		}
 	}
@@ -1290,8 +1292,10 @@ static int sr_claim_n(struct sr_ring *r, struct sr_claim *c, unsigned n, bool wa
 				 * (sr_push_spsc then finds claim_len). t - capacity
 				 * is still a lower bound of head, as head_cache must
 				 * be (DropOldest: the stamp does it, sr_claim_evict). */
-				if (!drop)
+				if (!drop) {
+					c->known = r->head_cache; /* back at the commit */
 					r->head_cache = t - r->capacity;
+				}
 				sr_claim_set(r, c, t, k, SR_CLAIM_PRODUCER);
 				return (int)k;
 			}
@@ -1316,8 +1320,9 @@ SR_API int sr_ring_try_claim(struct sr_ring *r, struct sr_claim *c, unsigned n)
 	return sr_claim_n(r, c, n, false);
 }
 
-/* K2, SPSC: publish the first k of the n claimed at t. */
-static int sr_commit_spsc(struct sr_ring *r, uint64_t t, uint64_t n, uint64_t k)
+/* K2, SPSC: publish the first k of the n claimed at t. known is the
+ * head_cache the claim hid (Block/Reject). */
+static int sr_commit_spsc(struct sr_ring *r, uint64_t t, uint64_t n, uint64_t k, uint64_t known)
 {
 	if (r->backpressure == SR_DROP_OLDEST) {
 		uint64_t i;
@@ -1331,10 +1336,11 @@ static int sr_commit_spsc(struct sr_ring *r, uint64_t t, uint64_t n, uint64_t k)
 			atomic_store_explicit(sr_ring_stamp(r, t + i), SR_STAMP_FREE(t + i), memory_order_release);
 	}
 	r->claim_len = 0;
-	/* The claim found room for n: head was at least t + n - capacity,
-	 * a lower bound that leaves room for the rest of the claim again. */
+	/* Back to the head_cache the claim hid: a head read before, still a
+	 * lower bound of head (dropping it would make the next claim or push
+	 * read the consumer's line again). */
 	if (r->backpressure != SR_DROP_OLDEST)
-		r->head_cache = t + n - r->capacity;
+		r->head_cache = known;
 	if (k == 0)
 		return 0;
 	sr_publish_tail(r, t + k);
@@ -1398,7 +1404,7 @@ SR_API int sr_ring_commit(struct sr_ring *r, struct sr_claim *c, unsigned k)
 	gone = atomic_load_explicit(&r->state, memory_order_relaxed) & SR_CLOSED_MASK;
 	if (gone)
 		k = 0;
-	rc = c->flags & SR_CLAIM_MP ? sr_commit_mp(r, c->seq, c->n, k) : sr_commit_spsc(r, c->seq, c->n, k);
+	rc = c->flags & SR_CLAIM_MP ? sr_commit_mp(r, c->seq, c->n, k) : sr_commit_spsc(r, c->seq, c->n, k, c->known);
 	sr_claim_end(c);
 	return gone ? -EPIPE : rc;
 }
@@ -1456,11 +1462,11 @@ SR_API int sr_ring_read_release(struct sr_ring *r, struct sr_claim *c, unsigned 
 			sr_priv_store(&r->read_end, c->seq + c->n);
 	} else {
 		/* R2; the rest stays in the ring. A claim made in SPSC mode
-		 * keeps tail_cache at head, which is where its pops now start:
-		 * no lower (M3 and Go's readers expect tail_cache >= head
-		 * under Block/Reject), and the next pop refreshes it. */
+		 * kept tail_cache at head: back to the tail it knew, which is
+		 * past the claim (M3 and Go's readers expect tail_cache >=
+		 * head under Block/Reject). */
 		if (!(c->flags & SR_CLAIM_MP))
-			r->tail_cache = c->seq + k;
+			r->tail_cache = sr_dist(c->seq + k, c->known) > 0 ? c->known : c->seq + k;
 		if (k)
 			sr_publish_head(r, c->seq + k);
 	}

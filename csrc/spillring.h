@@ -548,8 +548,10 @@ struct sr_claim {
 	uint32_t n;
 	uint32_t flags; /* the API's */
 	uint64_t seq;   /* the API's: the first sequence claimed */
+	uint64_t known; /* the API's: SPSC, the other side's index the ring's
+			 * cache held before the claim hid it (K1, K5) */
 };
-#define SR_CLAIM_INIT { { NULL, NULL }, { 0, 0 }, 0, 0, 0 }
+#define SR_CLAIM_INIT { { NULL, NULL }, { 0, 0 }, 0, 0, 0, 0 }
 
 SR_API int sr_ring_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
 SR_API int sr_ring_try_claim(struct sr_ring *r, struct sr_claim *c, unsigned n);
