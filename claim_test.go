@@ -497,13 +497,7 @@ func TestClaimConcurrent(t *testing.T) {
 }
 
 func claimConcurrent(t *testing.T, cfg Config, producers, ops int) {
-	p, c := newChan[uint64](t, cfg)
-	handles := []*Producer[uint64]{p}
-	for range producers - 1 {
-		q, err := p.Clone()
-		require.NoError(t, err)
-		handles = append(handles, q)
-	}
+	handles, c := mpChan(t, cfg, producers)
 	counts := make([]uint64, producers)
 	var wg sync.WaitGroup
 	errs := make(chan error, producers+1)

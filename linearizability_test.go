@@ -89,6 +89,35 @@ func joinQueue(q []uint64) string {
 	return b.String()
 }
 
+// linHistory records the operations of one concurrent history: each is
+// timed by one logical clock, its call before it starts and its return
+// after it ends.
+type linHistory struct {
+	clock atomic.Int64
+	mu    sync.Mutex
+	ops   []porcupine.Operation
+}
+
+func (h *linHistory) call() int64 { return h.clock.Add(1) }
+
+func (h *linHistory) record(client int, in any, call int64, out any) {
+	ret := h.clock.Add(1)
+	h.mu.Lock()
+	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	h.mu.Unlock()
+}
+
+// check fails the test, listing the history, unless m accepts it.
+func (h *linHistory) check(t *testing.T, m porcupine.Model, n int) {
+	t.Helper()
+	if !porcupine.CheckOperations(m, h.ops) {
+		for _, op := range h.ops {
+			t.Logf("client %d [%d,%d] %s", op.ClientId, op.Call, op.Return, m.DescribeOperation(op.Input, op.Output))
+		}
+		t.Fatalf("history %d is not linearizable", n)
+	}
+}
+
 func TestLinearizableMPSC(t *testing.T) {
 	histories := 300
 	if testing.Short() {
@@ -96,55 +125,35 @@ func TestLinearizableMPSC(t *testing.T) {
 	}
 	const producers, pushes, capacity = 3, 5, 2
 	eachBackend(t, func(t *testing.T, b Backend) {
-		for h := range histories {
-			p, c := newChan[uint64](t, Config{Capacity: capacity, Backend: b})
-			ps := []*Producer[uint64]{p}
-			for range producers - 1 {
-				q, err := p.Clone()
-				require.NoError(t, err)
-				ps = append(ps, q)
-			}
-			var clock atomic.Int64
-			var mu sync.Mutex
-			var ops []porcupine.Operation
-			record := func(client int, in linOp, call int64, out linOut) {
-				ret := clock.Add(1)
-				mu.Lock()
-				ops = append(ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
-				mu.Unlock()
-			}
+		for n := range histories {
+			ps, c := mpChan(t, Config{Capacity: capacity, Backend: b}, producers)
+			var h linHistory
 			var wg sync.WaitGroup
 			for id, q := range ps {
 				wg.Go(func() {
 					defer q.Close()
 					for i := range pushes {
 						v := tag(id, i)
-						call := clock.Add(1)
+						call := h.call()
 						err := q.TryPush(v)
 						if err != nil && !errors.Is(err, ErrFull) {
 							t.Error(err)
 						}
-						record(id, linOp{push: true, v: v}, call, linOut{full: err != nil})
+						h.record(id, linOp{push: true, v: v}, call, linOut{full: err != nil})
 					}
 				})
 			}
 			for {
-				call := clock.Add(1)
+				call := h.call()
 				v, err := c.Pop()
-				record(producers, linOp{}, call, linOut{v: v, closed: err != nil})
+				h.record(producers, linOp{}, call, linOut{v: v, closed: err != nil})
 				if err != nil {
 					require.ErrorIs(t, err, ErrClosed)
 					break
 				}
 			}
 			wg.Wait()
-			if !porcupine.CheckOperations(linModel(capacity), ops) {
-				m := linModel(capacity)
-				for _, op := range ops {
-					t.Logf("client %d [%d,%d] %s", op.ClientId, op.Call, op.Return, m.DescribeOperation(op.Input, op.Output))
-				}
-				t.Fatalf("history %d is not linearizable", h)
-			}
+			h.check(t, linModel(capacity), n)
 		}
 	})
 }
@@ -212,41 +221,27 @@ func TestLinearizableClaims(t *testing.T) {
 	}
 	const producers, rounds, capacity = 3, 4, 2
 	eachBackend(t, func(t *testing.T, b Backend) {
-		for h := range histories {
-			p, c := newChan[uint64](t, Config{Capacity: capacity, Backend: b})
-			ps := []*Producer[uint64]{p}
-			for range producers - 1 {
-				q, err := p.Clone()
-				require.NoError(t, err)
-				ps = append(ps, q)
-			}
-			var clock atomic.Int64
-			var mu sync.Mutex
-			var ops []porcupine.Operation
-			record := func(client int, in linBatch, call int64, out linBatchOut) {
-				ret := clock.Add(1)
-				mu.Lock()
-				ops = append(ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
-				mu.Unlock()
-			}
+		for n := range histories {
+			ps, c := mpChan(t, Config{Capacity: capacity, Backend: b}, producers)
+			var h linHistory
 			var wg sync.WaitGroup
 			for id, q := range ps {
 				wg.Go(func() {
 					defer q.Close()
 					for i := range rounds {
-						call := clock.Add(1)
+						call := h.call()
 						if i%2 == 0 {
 							v := tag(id, i)
 							err := q.TryPush(v)
 							if err != nil && !errors.Is(err, ErrFull) {
 								t.Error(err)
 							}
-							record(id, linBatch{push: true, vs: []uint64{v}}, call, linBatchOut{full: err != nil})
+							h.record(id, linBatch{push: true, vs: []uint64{v}}, call, linBatchOut{full: err != nil})
 							continue
 						}
 						a, s, err := q.TryClaim(2)
 						if errors.Is(err, ErrFull) {
-							record(id, linBatch{push: true}, call, linBatchOut{full: true})
+							h.record(id, linBatch{push: true}, call, linBatchOut{full: true})
 							continue
 						}
 						if err != nil {
@@ -266,12 +261,12 @@ func TestLinearizableClaims(t *testing.T) {
 						if n, err := q.Commit(len(vs)); err != nil || n != len(vs) {
 							t.Errorf("commit of %d: %d, %v", len(vs), n, err)
 						}
-						record(id, linBatch{push: true, vs: vs}, call, linBatchOut{})
+						h.record(id, linBatch{push: true, vs: vs}, call, linBatchOut{})
 					}
 				})
 			}
 			for i := 0; ; i++ {
-				call := clock.Add(1)
+				call := h.call()
 				var out linBatchOut
 				var err error
 				if i%2 == 0 {
@@ -287,20 +282,14 @@ func TestLinearizableClaims(t *testing.T) {
 					}
 				}
 				out.closed = err != nil
-				record(producers, linBatch{}, call, out)
+				h.record(producers, linBatch{}, call, out)
 				if err != nil {
 					require.ErrorIs(t, err, ErrClosed)
 					break
 				}
 			}
 			wg.Wait()
-			if !porcupine.CheckOperations(linBatchModel(capacity), ops) {
-				m := linBatchModel(capacity)
-				for _, op := range ops {
-					t.Logf("client %d [%d,%d] %s", op.ClientId, op.Call, op.Return, m.DescribeOperation(op.Input, op.Output))
-				}
-				t.Fatalf("history %d is not linearizable", h)
-			}
+			h.check(t, linBatchModel(capacity), n)
 		}
 	})
 }

@@ -31,20 +31,11 @@ func openSpillringPushBatch(backend spillring.Backend) func(Scenario) (ops, erro
 // chunkSpillring is a claim scenario's ops over p and c: claims when claim
 // is set, PushBatch and PopBatch otherwise.
 func chunkSpillring(sc Scenario, p *spillring.Producer[uint64], c *spillring.Consumer[uint64], claim bool) (ops, error) {
-	handles := []*spillring.Producer[uint64]{p}
-	for range sc.Producers - 1 {
-		q, err := p.Clone()
-		if err != nil {
-			return ops{}, err
-		}
-		handles = append(handles, q)
+	var o ops
+	handles, err := cloneHandles(sc, p, c, &o)
+	if err != nil {
+		return ops{}, err
 	}
-	o := ops{close: func() {
-		c.Close() // releases every producer, blocked or not
-		for _, h := range handles {
-			h.Close()
-		}
-	}}
 	// produce pushes n items start, start+stride, ... through h.
 	produce := func(h *spillring.Producer[uint64]) func(start uint64, n, stride int) {
 		in := make([]uint64, sc.Chunk) // made once: a round allocates nothing

@@ -143,20 +143,31 @@ func openWorkiva(sc Scenario) (ops, error) {
 // mpSpillring clones the Producer once per extra producer (the channel
 // upgrades to MPSC on the first clone); each producer goroutine pushes
 // through its own handle. Batch scenarios use PushBatch and PopBatch.
-func mpSpillring(sc Scenario, p *spillring.Producer[uint64], c *spillring.Consumer[uint64], o ops) (ops, error) {
+// cloneHandles returns p and sc.Producers-1 clones of it (at least p), and
+// sets o.close to close the consumer first, which releases every producer,
+// blocked or not, then every handle.
+func cloneHandles(sc Scenario, p *spillring.Producer[uint64], c *spillring.Consumer[uint64], o *ops) ([]*spillring.Producer[uint64], error) {
 	handles := []*spillring.Producer[uint64]{p}
 	for range sc.Producers - 1 {
 		q, err := p.Clone()
 		if err != nil {
-			return ops{}, err
+			return nil, err
 		}
 		handles = append(handles, q)
 	}
 	o.close = func() {
-		c.Close() // releases every producer, blocked or not
+		c.Close()
 		for _, h := range handles {
 			h.Close()
 		}
+	}
+	return handles, nil
+}
+
+func mpSpillring(sc Scenario, p *spillring.Producer[uint64], c *spillring.Consumer[uint64], o ops) (ops, error) {
+	handles, err := cloneHandles(sc, p, c, &o)
+	if err != nil {
+		return ops{}, err
 	}
 	for _, h := range handles {
 		if !sc.Batch {
