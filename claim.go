@@ -268,6 +268,9 @@ func (r *ring[T]) commit(t, n, k uint64) (int, error) {
 func (r *ring[T]) mpCommit(t, n, k uint64) (int, error) {
 	l := r.l
 	if r.bp == DropOldest {
+		if k < n {
+			atomic.AddUint64(&l.padded, n-k) // before the stamps: see below
+		}
 		r.shadow.releaseTail()
 		for i := range n {
 			s := stampPad(t + i)
@@ -275,9 +278,6 @@ func (r *ring[T]) mpCommit(t, n, k uint64) (int, error) {
 				s = stampFull(t + i) // M2, per item
 			}
 			publish(r.stamp(t+i), s)
-		}
-		if k < n {
-			atomic.AddUint64(&l.padded, n-k)
 		}
 	} else {
 		if k < n && !atomic.CompareAndSwapUint64(&l.tail, t+n, t+k) {
