@@ -60,7 +60,8 @@ func Make[T any](capacity int) (*Producer[T], *Consumer[T], error) {
 // Producer is a sending handle of a channel.
 //
 // A Producer has one owner: Push, TryPush, PushContext, PushBatch,
-// HasCapacity and Clone must not be called concurrently on one handle. For
+// HasCapacity, Clone and the claims (Claim, Commit, Abort) must not be
+// called concurrently on one handle. For
 // a second sending goroutine, Clone the Producer and give it the clone:
 // each handle has its own owner. Close, Len, Cap, Evicted, Stats and
 // IsUpgraded may be called from any goroutine; Close releases a Push of
@@ -487,7 +488,8 @@ func (p *Producer[T]) Evicted() uint64 { return p.r.evicted() }
 // Consumer is the receiving side of a channel.
 //
 // A Consumer has one owner: Pop, TryPop, PopBatch, TryPopBatch, PopTimeout,
-// PopContext and All must not be called concurrently. Close, Len, IsEmpty,
+// PopContext, All and the read claims (ReadClaim, Release) must not be
+// called concurrently. Close, Len, IsEmpty,
 // Cap, Evicted, Stats and IsUpgraded may be called from any goroutine; Close
 // releases a Pop blocked in another goroutine, and every producer handle,
 // blocked or not, gets ErrClosed from then on. Race-enabled builds check the
@@ -849,7 +851,8 @@ func (c *Consumer[T]) PopBatchContext(ctx context.Context, dst []T) (int, error)
 }
 
 // TryPopBatch moves up to len(dst) ready items into dst without waiting and
-// returns how many (0 if none are ready or the channel is over).
+// returns how many (0 if none are ready, the channel is over, or a read
+// claim is pending).
 func (c *Consumer[T]) TryPopBatch(dst []T) int {
 	if raceEnabled {
 		c.own.enter("Consumer")

@@ -456,6 +456,17 @@ func dropDiode(d time.Duration, work int, mk func(diodes.Alerter) diodes.Diode) 
 	}
 	elapsed := time.Since(start)
 	<-done
+	// Next returned nil after one TryNext found nothing, but a OneToOne
+	// diode's TryNext can report nothing once and then an item (seen once
+	// in CI): drain it for good, so that the accounting below covers
+	// everything the diode still held.
+	for {
+		data, ok := dio.TryNext()
+		if !ok {
+			break
+		}
+		s.take(*(*uint64)(unsafe.Pointer(data)))
+	}
 	workSink.Add(s.acc)
 	r := DropResult{Pushed: pushed, Delivered: s.n, Evicted: alerted, Skipped: uint64(len(cl.items)), Elapsed: elapsed}
 	if s.bad != nil {
@@ -463,9 +474,6 @@ func dropDiode(d time.Duration, work int, mk func(diodes.Alerter) diodes.Diode) 
 	}
 	if pushed == 0 {
 		return r, errors.New("nothing pushed")
-	}
-	if data, ok := dio.TryNext(); ok {
-		return r, fmt.Errorf("item %d left after the drain", *(*uint64)(unsafe.Pointer(data)))
 	}
 	return r, r.diodeCheck(s, cl.items)
 }
