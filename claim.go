@@ -140,7 +140,7 @@ func (p *Producer[T]) tryClaim(n uint64) (uint64, uint64, error) {
 			if !ok {
 				return 0, 0, ErrClosed // the consumer closed: nobody reads these
 			}
-			spoutErr = cmp(spoutErr, e)
+			spoutErr = firstErr(spoutErr, e)
 		}
 		return t, n, spoutErr
 	}
@@ -160,13 +160,13 @@ func (p *Producer[T]) tryClaim(n uint64) (uint64, uint64, error) {
 		if !ok {
 			return 0, 0, ErrClosed
 		}
-		spoutErr = cmp(spoutErr, e)
+		spoutErr = firstErr(spoutErr, e)
 	}
 	return t, n, spoutErr
 }
 
-// cmp keeps the first non-nil error.
-func cmp(first, next error) error {
+// firstErr keeps the first non-nil error.
+func firstErr(first, next error) error {
 	if first != nil {
 		return first
 	}
@@ -223,7 +223,7 @@ func (p *Producer[T]) Commit(k int) (int, error) {
 		took, err = r.commit(t, n, uint64(k))
 	}
 	runtime.KeepAlive(r)
-	return took, cmp(cmp(closed, err), spoutErr)
+	return took, firstErr(firstErr(closed, err), spoutErr)
 }
 
 // Abort ends the pending claim without publishing any of it: Commit(0).

@@ -99,7 +99,6 @@ func fuzzClaimBody(t *testing.T, data []byte) {
 			handles = append(handles, q)
 		}
 		var spans [2][2][]uint64
-		var rspan [2][]uint64
 		for i := 1; i+1 < len(data); i += 2 {
 			op, arg := data[i], int(data[i+1])
 			hi := int(op>>3) % len(handles)
@@ -219,7 +218,6 @@ func fuzzClaimBody(t *testing.T, data []byte) {
 					}
 				}
 				m.reading = want
-				rspan = [2][]uint64{a, b}
 			case 6: // Release(k)
 				k := arg % (m.reading + 1)
 				err := c.Release(k)
@@ -230,7 +228,6 @@ func fuzzClaimBody(t *testing.T, data []byte) {
 				expectErr(t, err, nil)
 				m.take(k)
 				m.reading = 0
-				rspan = [2][]uint64{}
 			case 7: // TryPopBatch
 				buf := make([]uint64, 1+arg%5)
 				got := c.TryPopBatch(buf)
@@ -250,7 +247,6 @@ func fuzzClaimBody(t *testing.T, data []byte) {
 					}
 				}
 			}
-			_ = rspan
 		}
 		// End every claim and drain: the counters must add up.
 		for hi, h := range handles {

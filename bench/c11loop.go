@@ -129,6 +129,27 @@ static int64_t c11_pop(struct sr_ring *r, uint64_t seq, uint64_t k, int batch)
 	return bad;
 }
 
+// Starts fn(arg) on a pthread pinned to cpu (cpu < 0: not pinned). The
+// affinity is set before the start, so the thread never runs elsewhere.
+// 0 or a negative errno.
+static int c11_start_pinned(pthread_t *th, int cpu, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	int err = 0;
+
+	pthread_attr_init(&attr);
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		err = pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+	}
+	if (!err)
+		err = pthread_create(th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
 static void *c11_producer(void *arg)
 {
 	struct c11 *b = arg;
@@ -183,18 +204,7 @@ static struct c11 *c11_open(int batch, int cross, int prod_cpu, int *err)
 		return NULL;
 	}
 	if (cross) {
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		if (prod_cpu >= 0) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(prod_cpu, &set);
-			// Set before start, so the thread never runs elsewhere.
-			*err = -pthread_attr_setaffinity_np(&attr, sizeof set, &set);
-		}
-		if (!*err)
-			*err = -pthread_create(&b->th, &attr, c11_producer, b);
-		pthread_attr_destroy(&attr);
+		*err = c11_start_pinned(&b->th, prod_cpu, c11_producer, b);
 		if (*err) {
 			c11_close(b);
 			return NULL;
@@ -276,7 +286,6 @@ int64_t lat_c11_rtt(int echo_cpu, uint64_t ns, uint64_t *out, int64_t max)
 	struct sr_config cfg = {.capacity = 16, .elem_size = 8, .backpressure = SR_BLOCK, .wait = SR_WAIT_SPIN};
 	struct lat_echo e = {0};
 	pthread_t th;
-	pthread_attr_t attr;
 	int err = 0;
 	int64_t n = 0;
 
@@ -287,19 +296,10 @@ int64_t lat_c11_rtt(int echo_cpu, uint64_t ns, uint64_t *out, int64_t max)
 			sr_ring_release(e.ping);
 		return err ? err : -ENOMEM;
 	}
-	pthread_attr_init(&attr);
-	if (echo_cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(echo_cpu, &set);
-		pthread_attr_setaffinity_np(&attr, sizeof set, &set);
-	}
-	err = pthread_create(&th, &attr, lat_echo_main, &e);
-	pthread_attr_destroy(&attr);
-	if (err) {
+	if ((err = c11_start_pinned(&th, echo_cpu, lat_echo_main, &e))) {
 		sr_ring_release(e.ping);
 		sr_ring_release(e.pong);
-		return -err;
+		return err;
 	}
 	uint64_t end = lat_now() + ns;
 	for (uint64_t i = 0; n < max; i++) {
@@ -359,25 +359,15 @@ int64_t lat_c11_loaded(int prod_cpu, uint64_t ns, uint64_t interval, uint64_t *o
 	struct sr_config cfg = {.capacity = 65536, .elem_size = 8, .backpressure = SR_BLOCK, .wait = SR_WAIT_SPIN};
 	struct lat_prod lp = {.ns = ns, .interval = interval};
 	pthread_t th;
-	pthread_attr_t attr;
 	int err = 0;
 	int64_t n = 0;
 	uint64_t v, last = 0;
 
 	if (!(lp.r = sr_ring_new(&cfg, &err)))
 		return err ? err : -ENOMEM;
-	pthread_attr_init(&attr);
-	if (prod_cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(prod_cpu, &set);
-		pthread_attr_setaffinity_np(&attr, sizeof set, &set);
-	}
-	err = pthread_create(&th, &attr, lat_prod_main, &lp);
-	pthread_attr_destroy(&attr);
-	if (err) {
+	if ((err = c11_start_pinned(&th, prod_cpu, lat_prod_main, &lp))) {
 		sr_ring_release(lp.r);
-		return -err;
+		return err;
 	}
 	for (;;) {
 		int rc = sr_ring_try_pop(lp.r, &v);
