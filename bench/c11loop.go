@@ -401,7 +401,7 @@ import (
 // openC11 is the reference limit: C11 loops over the same core (a spinning
 // ring, no Go in the hot path), one cgo call per round.
 func openC11(sc Scenario) (ops, error) {
-	if sc.Producers > 0 || sc.Spill {
+	if sc.Producers > 0 || sc.Spill || sc.Wide {
 		return ops{}, ErrUnsupported
 	}
 	batch := cbool(sc.Batch)

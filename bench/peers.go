@@ -49,6 +49,9 @@ func openSpillringWait(backend spillring.Backend, w spillring.WaitStrategy) func
 
 func openChannel(backend spillring.Backend, w spillring.WaitStrategy) func(Scenario) (ops, error) {
 	return func(sc Scenario) (ops, error) {
+		if sc.Wide {
+			return chunkWide(sc, backend, true)
+		}
 		p, c, err := spillring.New[uint64](spillring.Config{Capacity: Capacity, Backend: backend, Wait: w})
 		if err != nil {
 			return ops{}, err
@@ -138,6 +141,9 @@ func openChan(sc Scenario) (ops, error) {
 	if sc.Spill {
 		return ops{}, ErrUnsupported
 	}
+	if sc.Wide {
+		return openChanWide(sc)
+	}
 	if sc.Producers > 0 {
 		return mpChan(sc), nil
 	}
@@ -179,7 +185,7 @@ const xsyncSpins = 100
 
 // openXsync: no batches either, so spsc-batch256 moves items one by one.
 func openXsync(sc Scenario) (ops, error) {
-	if sc.Spill {
+	if sc.Spill || sc.Wide {
 		return ops{}, ErrUnsupported
 	}
 	if sc.Producers > 0 {

@@ -38,6 +38,7 @@ type Scenario struct {
 	Batch     bool // spillring and c11-loop move Batch items per call
 	Producers int  // MPSC: this many producer goroutines, unpinned; 0 for SPSC
 	Chunk     int  // claim scenarios: items per claim (or per PushBatch, PopBatch)
+	Wide      bool // claim scenarios: 64-byte Item64 records instead of uint64s
 
 	Spill      bool // a SpillRing scenario: one goroutine pushes into a full ring
 	SpoutChain bool // spills go through a spout chain, pushed Batch at a time
@@ -58,6 +59,7 @@ var Scenarios = []Scenario{
 	{Name: "mpsc2-batch256", Cross: true, Batch: true, Producers: 2},
 	{Name: "spsc-claim16", Cross: true, Chunk: ClaimChunk},
 	{Name: "mpsc2-claim16", Cross: true, Chunk: ClaimChunk, Producers: 2},
+	{Name: "spsc-claim16-64b", Cross: true, Chunk: ClaimChunk, Wide: true},
 	{Name: "spill-push", Spill: true},
 	{Name: "spout-batch", Spill: true, SpoutChain: true},
 }
