@@ -68,7 +68,7 @@ func main() {
 	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
 	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
 	loadedRuns := flag.Int("loadedruns", 3, "loaded: rounds; each runs every pair once")
-	loadedTime := flag.Duration("loadedtime", 400*time.Millisecond, "loaded: time per pair per round")
+	loadedTime := flag.Duration("loadedtime", 300*time.Millisecond, "loaded: time per pair per round")
 	dropRuns := flag.Int("dropruns", 3, "dropoldest: rounds; each runs every impl once")
 	dropTime := flag.Duration("droptime", 300*time.Millisecond, "dropoldest: time per impl per round")
 	dropWork := flag.Int("dropwork", bench.DropWork, "dropoldest: the consumer's work per item, in rounds of a multiply-xorshift")
