@@ -414,6 +414,7 @@ func TestReadClaimBlocks(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		_, _, err = c.ReadClaimContext(nil, 1) //lint:ignore SA1012 the nil is the test
 		assert.ErrorIs(t, err, ErrNilContext)
+		committed := make(chan error, 1)
 		go func() {
 			time.Sleep(5 * time.Millisecond)
 			a, _, err := p.Claim(1)
@@ -421,14 +422,15 @@ func TestReadClaimBlocks(t *testing.T) {
 				a[0] = 42
 				_, err = p.Commit(1)
 			}
-			if err != nil {
-				panic(err)
-			}
+			committed <- err
 		}()
 		a, _, err := c.ReadClaim(4)
 		require.NoError(t, err)
 		assert.Equal(t, []uint64{42}, a)
 		require.NoError(t, c.Release(1))
+		// The item can be read before Commit returns: p is the
+		// goroutine's until then.
+		require.NoError(t, <-committed)
 		if bp == Block {
 			for v := range uint64(4) {
 				require.NoError(t, p.Push(v))
