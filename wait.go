@@ -66,7 +66,7 @@ func (r *ring[T]) await(h *prodHandle, ready func() bool, ctx context.Context, d
 			waits.Add(1)
 			waits = nil
 		}
-		if i <= tightPolls && (r.wait.kind == waitSpin || r.wait.kind == waitSpinYield) {
+		if i <= tightPolls && (r.wait.kind == waitSpin || r.wait.kind == waitSpinYield && i <= spins) {
 			continue // see tightPolls
 		}
 		if r.wait.kind == waitSpin && i&255 != 0 {
@@ -189,10 +189,11 @@ func spinDelay() (n int) {
 }
 
 // tightPolls is how many polls Spin and SpinYield make back to back, with
-// no spinDelay, when a wait begins. A side that waits for one item in
-// flight (a request and its reply) sees it about a line transfer after it
-// is published, not up to a spinDelay later: rtt p50 went from 320-420 to
-// 250-270 ns (bench/README.md). The spaced polls after them are what lets
+// no spinDelay, when a wait begins (SpinYield: and after each yield; at
+// most its spin count). A side that waits for one item in flight (a
+// request and its reply) sees it about a line transfer after it is
+// published, not up to a spinDelay later: rtt p50 went from 310-420 to
+// 250-360 ns (bench/README.md). The spaced polls after them are what lets
 // a busy stream publish several items per line transfer. The C core polls
 // tightly throughout (sr_relax).
 const tightPolls = 32

@@ -63,7 +63,7 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds; each runs every pair once")
 	benchtime := flag.String("benchtime", "200ms", "time per pair per round")
 	out := flag.String("out", "results", "directory for latest.json and latest.txt")
-	// 200ms: the pool table's 24 pairs then add about 30s to a default run.
+	// 150ms: the pool table's pairs then add about 35s to a default run.
 	poolBenchtime := flag.String("poolbenchtime", "150ms", "pool table: time per pair per round")
 	idleTime := flag.Duration("idletime", 500*time.Millisecond, "idle CPU: time per strategy")
 	poolIdleTime := flag.Duration("poolidletime", time.Second, "idle CPU: time per idle WorkerPool")
